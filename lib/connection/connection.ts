@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { CloseCode, CloseReason } from '../protocol/close-codes.js';
+import type { AuthResult, ConnectionInfo, UpdateOrigin } from '../types.js';
+
+/**
+ * One client's WebSocket in one room: identity, counters and a send that refuses to buffer
+ * without bound.
+ */
+export class Connection implements ConnectionInfo {
+  readonly id = randomUUID();
+  readonly userId: string;
+  readonly readOnly: boolean;
+  readonly connectedAt = new Date();
+  readonly remoteAddress: string | undefined;
+  /** The Yjs transaction origin of this connection's updates: allocated once, compared by identity. */
+  readonly origin: UpdateOrigin;
+  messagesIn = 0;
+  messagesOut = 0;
+  droppedUpdates = 0;
+  /** Cleared by each heartbeat ping, set by the pong that answers it. */
+  alive = true;
+  closed = false;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly room: string,
+    readonly auth: Readonly<AuthResult>,
+    request: IncomingMessage,
+    private readonly maxBufferedBytes: number,
+  ) {
+    this.userId = auth.userId;
+    this.readOnly = auth.readOnly === true;
+    this.remoteAddress = request.socket.remoteAddress;
+    this.origin = Object.freeze({ kind: 'client', connectionId: this.id, userId: this.userId });
+  }
+
+  send(message: Uint8Array): void {
+    if (this.closed) return;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
+      return;
+    }
+    this.socket.send(message);
+    this.messagesOut++;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close(code, reason);
+  }
+
+  /** A plain snapshot for hooks, events and the dashboard (no socket attached). */
+  info(): ConnectionInfo {
+    return {
+      id: this.id,
+      room: this.room,
+      userId: this.userId,
+      readOnly: this.readOnly,
+      auth: this.auth,
+      connectedAt: this.connectedAt,
+      remoteAddress: this.remoteAddress,
+      messagesIn: this.messagesIn,
+      messagesOut: this.messagesOut,
+      droppedUpdates: this.droppedUpdates,
+    };
+  }
+}

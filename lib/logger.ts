@@ -1,0 +1,69 @@
+/**
+ * The logging interface Symphony writes to: the subset of pino's API it uses, so a pino (or
+ * pino-compatible) logger can be passed as `options.logger` unchanged. Every call takes a context
+ * object first (room, connection, error) and a stable message second.
+ */
+export interface Logger {
+  debug(context: object, message: string): void;
+  info(context: object, message: string): void;
+  warn(context: object, message: string): void;
+  error(context: object, message: string): void;
+  child?(bindings: object): Logger;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+const levels: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
+
+/** Serialises Errors (which JSON.stringify turns into `{}`) with their cause chain. */
+function serialise(context: object): object {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(context)) {
+    out[key] = value instanceof Error ? serialiseError(value) : value;
+  }
+  return out;
+}
+
+function serialiseError(error: Error): object {
+  const extra = error as Error & { code?: unknown; cause?: unknown };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(extra.code !== undefined ? { code: extra.code } : {}),
+    stack: error.stack,
+    ...(extra.cause instanceof Error ? { cause: serialiseError(extra.cause) } : {}),
+  };
+}
+
+/**
+ * The default logger: one JSON object per line on stderr, in pino's shape
+ * (`level`, `time`, `msg`, bindings), so the same log pipeline reads either.
+ */
+export function createJsonLogger(options: { level?: LogLevel; bindings?: object; write?: (line: string) => void } = {}): Logger {
+  const threshold = levels[options.level ?? 'info'];
+  const bindings = options.bindings ?? {};
+  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const log = (level: Exclude<LogLevel, 'silent'>) => (context: object, msg: string) => {
+    if (levels[level] < threshold) return;
+    write(`${JSON.stringify({ level: levels[level], time: Date.now(), ...bindings, ...serialise(context), msg })}\n`);
+  };
+  return {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    child: (more) => createJsonLogger({ ...options, bindings: { ...bindings, ...more } }),
+  };
+}
+
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child: () => silentLogger,
+};
+
+export function childLogger(logger: Logger, bindings: object): Logger {
+  return logger.child ? logger.child(bindings) : logger;
+}
