@@ -2,7 +2,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import * as Y from 'yjs';
-import { Connection } from './connection/connection.js';
+import type { ClusterView } from './cluster/replicator.js';
+import { CLOSE_HANDSHAKE_TIMEOUT_MS, Connection } from './connection/connection.js';
 import { createCounters, type Counters } from './counters.js';
 import { documentToJSON } from './document/to-json.js';
 import { AuthenticationError, ClosedError, InvalidRoomNameError, RoomLoadError } from './errors.js';
@@ -24,8 +25,6 @@ export interface SymphonyStats extends Readonly<Counters> {
   readonly accepting: boolean;
 }
 
-/** How long `close()` waits for clients to acknowledge the 1012 close before dropping them. */
-const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 const anonymous: AuthResult = Object.freeze({ userId: 'anonymous' });
 
@@ -110,6 +109,12 @@ export class Symphony {
   /** Presence states of a loaded room, parsed, keyed by Yjs client id. */
   presence(room: string): Map<number, unknown> {
     return this.loadedRooms.get(room)?.presence.getStates() ?? new Map();
+  }
+
+  /** Cluster mode: which node holds which room, cluster-wide (null on a single node). */
+  async cluster(): Promise<ClusterView | null> {
+    const replicator = this.options.replicator;
+    return replicator?.describeCluster ? replicator.describeCluster() : null;
   }
 
   /**
@@ -292,7 +297,7 @@ export class Symphony {
       this.liveConnections.delete(connection);
       room.removeConnection(connection);
       const info = connection.info();
-      const close = { code, reason: reason.toString() };
+      const close = { code: connection.closeCode ?? code, reason: reason.toString() };
       this.events.emit('connectionClosed', info, close);
       this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.({ room: room.name, connection: info, ...close }));
     });

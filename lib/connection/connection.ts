@@ -4,6 +4,9 @@ import type { WebSocket } from 'ws';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { AuthResult, ConnectionInfo, UpdateOrigin } from '../types.js';
 
+/** How long a closed connection may take to finish the close handshake before it is dropped. */
+export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
+
 /**
  * One client's WebSocket in one room: identity, counters and a send that refuses to buffer
  * without bound.
@@ -46,10 +49,16 @@ export class Connection implements ConnectionInfo {
     this.messagesOut++;
   }
 
+  /** The code the server closed this connection with, if the server closed it. */
+  closeCode: number | null = null;
+
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.closeCode = code;
     this.socket.close(code, reason);
+    // A client that stopped reading never answers the close handshake: do not wait ws's 30 s for it.
+    setTimeout(() => this.socket.terminate(), CLOSE_HANDSHAKE_TIMEOUT_MS).unref();
   }
 
   /** A plain snapshot for hooks, events and the dashboard (no socket attached). */

@@ -1,6 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
-import type { ReplicaMembership, RoomReplica } from '../cluster/replicator.js';
+import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../cluster/replicator.js';
 import type { Connection } from '../connection/connection.js';
 import type { Counters } from '../counters.js';
 import { CheckpointError } from '../errors.js';
@@ -291,7 +291,14 @@ export class Room implements RoomReplica {
       this.checkpointTimer = null;
     }
     if (!this.unsaved || this.unloaded) return true;
-    const ticket = this.membership ? this.membership.beginCheckpoint() : null;
+    let ticket: CheckpointTicket | null;
+    try {
+      ticket = this.membership ? this.membership.beginCheckpoint() : null;
+    } catch (cause) {
+      // The cluster cannot vouch for this room's changes yet: count it as a failed checkpoint, so
+      // the room stays loaded and is retried.
+      return this.checkpointFailed(cause);
+    }
     if (this.membership && ticket === null) {
       // Another node holds the writer lease; this node's updates are durable in the cluster's log.
       this.unsaved = false;
@@ -304,17 +311,7 @@ export class Room implements RoomReplica {
       await this.context.options.store.store(this.name, state);
       await ticket?.commit();
     } catch (cause) {
-      const error = new CheckpointError(this.name, cause);
-      this.failedCheckpoints++;
-      this.context.counters.checkpointFailures++;
-      this.logger.error({ err: error, attempt: this.failedCheckpoints }, 'checkpoint failed; the room stays in memory and is retried');
-      this.context.events.emit('checkpointFailed', { room: this.name, error, attempt: this.failedCheckpoints });
-      this.unsaved = true;
-      if (!this.checkpointTimer && !this.unloaded) {
-        const delay = Math.min(MAX_RETRY_DELAY_MS, this.context.options.checkpointIntervalMs, 500 * 2 ** this.failedCheckpoints);
-        this.checkpointTimer = setTimeout(() => void this.checkpoint().then(() => this.leaveIfEmpty()), delay);
-      }
-      return false;
+      return this.checkpointFailed(cause);
     }
     const durationMs = performance.now() - started;
     this.failedCheckpoints = 0;
@@ -328,6 +325,20 @@ export class Room implements RoomReplica {
       this.logger.error({ err: error }, 'onStore hook failed');
     }
     return !this.unsaved;
+  }
+
+  private checkpointFailed(cause: unknown): false {
+    const error = new CheckpointError(this.name, cause);
+    this.failedCheckpoints++;
+    this.context.counters.checkpointFailures++;
+    this.logger.error({ err: error, attempt: this.failedCheckpoints }, 'checkpoint failed; the room stays in memory and is retried');
+    this.context.events.emit('checkpointFailed', { room: this.name, error, attempt: this.failedCheckpoints });
+    this.unsaved = true;
+    if (!this.checkpointTimer && !this.unloaded) {
+      const delay = Math.min(MAX_RETRY_DELAY_MS, this.context.options.checkpointIntervalMs, 500 * 2 ** this.failedCheckpoints);
+      this.checkpointTimer = setTimeout(() => void this.checkpoint().then(() => this.leaveIfEmpty()), delay);
+    }
+    return false;
   }
 
   private leaveIfEmpty(): void {
@@ -373,6 +384,8 @@ export class Room implements RoomReplica {
     this.unloaded = true;
     this.cancelUnload();
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    // A load that failed after joining the cluster must not leave this node subscribed or registered.
+    this.membership?.leave().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the cluster after a failed load failed'));
     this.doc.destroy();
   }
 

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClientPool } from '../support/clients.js';
+import { startExample, type ExampleProcess } from '../support/example-process.js';
+import { waitFor } from '../support/wait-for.js';
+
+for (const name of ['express', 'koa'] as const) {
+  describe(`the ${name} example`, () => {
+    let example: ExampleProcess;
+    let dataDirectory: string;
+    const clients = new ClientPool();
+
+    before(async () => {
+      dataDirectory = await mkdtemp(join(tmpdir(), `symphony-${name}-`));
+      example = await startExample(name, { SYMPHONY_DATA_DIR: dataDirectory });
+    });
+
+    after(async () => {
+      clients.destroyAll();
+      await example.stop();
+      await rm(dataDirectory, { recursive: true, force: true });
+    });
+
+    it('keeps serving its own routes', async () => {
+      const response = await fetch(`${example.baseUrl}/api/hello`);
+      assert.equal(response.status, 200);
+      assert.deepEqual(await response.json(), { message: 'Hello from the host app' });
+    });
+
+    it('answers /healthz with 200 while accepting', async () => {
+      assert.equal((await fetch(`${example.baseUrl}/healthz`)).status, 200);
+    });
+
+    it('lets two stock clients edit a room together', async () => {
+      const alice = clients.open(example.collabUrl, 'example-room');
+      const bob = clients.open(example.collabUrl, 'example-room');
+      await Promise.all([alice.synced(), bob.synced()]);
+      alice.doc.getMap('shapes').set('a', 'circle');
+      await waitFor(() => bob.doc.getMap('shapes').get('a') === 'circle', 'bob sees the circle');
+    });
+
+    it('logs structured JSON and exits cleanly on SIGTERM', async () => {
+      assert.match(example.log(), /"msg":"listening"/);
+      assert.equal(await example.stop(), 0);
+    });
+  });
+}
