@@ -31,8 +31,32 @@ export {
 export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
 export type {
   CheckpointTicket,
+  ClusterView,
   ReplicaMembership,
   ReplicatorNode,
   RoomReplica,
   RoomReplicator,
 } from './cluster/replicator.js';
+// Cluster mode itself lives in 'symphony/cluster', so the core never loads the AWS SDK or ioredis.
+export { isClusterConfigured } from './cluster/cluster-mode.js';
+// The developer dashboard: framework-agnostic handlers (mounted by 'symphony/express' and 'symphony/koa') and its metadata stores.
+export { createDashboard, Dashboard } from './dashboard/dashboard.js';
+export type { DashboardAuthorize, DashboardOptions } from './dashboard/options.js';
+export { isStreamingBody, type DashboardRequest, type DashboardResponse, type StreamingBody } from './dashboard/http.js';
+export type { DashboardSample, DashboardStats } from './dashboard/stats.js';
+export type { RoomListItem, RoomListResult } from './dashboard/room-list.js';
+export type {
+  MetadataBatch,
+  MetadataStore,
+  RoomListQuery,
+  RoomPage,
+  RoomRecord,
+  RoomSortKey,
+  RoomSummary,
+  RoomWrite,
+  SessionRecord,
+  SessionWrite,
+} from './metadata/metadata-store.js';
+export { EmbeddedMetadataStore, type EmbeddedMetadataStoreOptions } from './metadata/embedded-store.js';
+export { PostgresMetadataStore, type PostgresMetadataStoreOptions } from './metadata/postgres-store.js';
+export { MetadataRecorder, type MetadataRecorderOptions, type MetadataRecorderStats } from './metadata/recorder.js';

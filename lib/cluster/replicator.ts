@@ -16,6 +16,19 @@ export interface RoomReplicator {
   join(room: string, replica: RoomReplica): Promise<ReplicaMembership>;
   /** Called by `symphony.close()` after every room was checkpointed and left. */
   close(): Promise<void>;
+  /** Which node holds which room, cluster-wide (for dashboards). */
+  describeCluster?(): Promise<ClusterView>;
+}
+
+/** The cluster-wide picture: which node holds which room, and which node writes it. */
+export interface ClusterView {
+  readonly rooms: ReadonlyArray<{
+    readonly room: string;
+    readonly holders: ReadonlyArray<{ readonly nodeId: string; readonly url: string; readonly heartbeatAt: number }>;
+    /** The node holding the room's writer lease, if any. */
+    readonly writer: string | null;
+  }>;
+  readonly nodes: ReadonlyArray<{ readonly nodeId: string; readonly url: string; readonly rooms: number; readonly heartbeatAt: number }>;
 }
 
 export interface ReplicatorNode {
@@ -55,7 +68,10 @@ export interface ReplicaMembership {
   /**
    * Called right before the core encodes a checkpoint. Returns null when this node must not write
    * the room (another node holds the writer lease); otherwise a ticket committed after the state
-   * was stored, so the replicator can discard what the checkpoint covers.
+   * was stored, so the replicator can discard what the checkpoint covers. Throws when the room
+   * cannot be considered saved yet (this node's updates are not yet durable in the cluster, or no
+   * live node may write it): the core then treats the checkpoint as failed, keeps the room loaded
+   * and retries.
    */
   beginCheckpoint(): CheckpointTicket | null;
   /** The room is unloading on this node, after its final checkpoint: unsubscribe and deregister. */

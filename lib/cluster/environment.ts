@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigurationError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
+import { isClusterConfigured } from './cluster-mode.js';
+import { ClusterStore } from './cluster-store.js';
+import { ClusterReplicator, type ClusterReplicatorOptions } from './cluster-replicator.js';
+import { DynamoDbRegistry } from './dynamodb-registry.js';
+import { MAX_NODE_ID_BYTES } from './messages.js';
+import { RedisBus, type RedisBusOptions } from './redis-bus.js';
+
+export interface ClusterEnvironmentOptions {
+  /** Where the variables are read from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+  /** Replicator settings the environment does not carry (timings, fault injection). */
+  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'heartbeatIntervalMs' | 'leaseDurationMs' | 'dropIncoming'>>;
+  /** Redis bus settings besides the URL and prefix. */
+  bus?: Partial<Omit<RedisBusOptions, 'url' | 'keyPrefix' | 'logger'>>;
+  /** S3 store settings besides the bucket and prefix. */
+  store?: Partial<Pick<S3StoreOptions, 'requestTimeoutMs'>>;
+  /** How long to wait for the ECS task metadata endpoint, in milliseconds. @default 2_000 */
+  metadataTimeoutMs?: number;
+}
+
+export interface ClusterSetup {
+  /** Spread into `attachSymphony`'s options: `attachSymphony(server, { ...cluster.options, logger })`. */
+  readonly options: { readonly nodeId: string; readonly store: ClusterStore; readonly replicator: ClusterReplicator };
+  /** Where checkpoints go (the store's `documents`). */
+  readonly documents: S3Store;
+  readonly nodeUrl: string;
+  /** Whether a Postgres database is configured (`DATABASE_URL`, or `PGHOST` as on AWS), for the dashboard's metadata. */
+  readonly databaseConfigured: boolean;
+  /** What was configured, without secrets: for a start-up log line. */
+  readonly summary: Readonly<Record<string, string | number | boolean>>;
+}
+
+const MIN_SECRET_LENGTH = 16;
+
+function required(env: NodeJS.ProcessEnv, name: string, meaning: string): string {
+  const value = (env[name] ?? '').trim();
+  if (value === '') throw new ConfigurationError(`${name} is required in cluster mode: ${meaning}`);
+  return value;
+}
+
+function redisUrl(env: NodeJS.ProcessEnv): string {
+  const value = required(env, 'REDIS_URL', 'the Redis that carries room logs and updates, e.g. redis://127.0.0.1:6379');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError('REDIS_URL is not a valid URL (expected redis://host:port or rediss://host:port)');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigurationError(`REDIS_URL must start with redis:// or rediss://, got ${url.protocol}//`);
+  }
+  return value;
+}
+
+/** The node's internal URL: `SYMPHONY_NODE_URL`, or on ECS (Fargate) the task's private IPv4 and `PORT`. */
+async function nodeUrlFrom(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+  const explicit = (env.SYMPHONY_NODE_URL ?? '').trim();
+  if (explicit !== '') {
+    let url: URL;
+    try {
+      url = new URL(explicit);
+    } catch {
+      throw new ConfigurationError(`SYMPHONY_NODE_URL is not a valid URL: ${JSON.stringify(explicit)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`SYMPHONY_NODE_URL must be http(s), got ${url.protocol}//`);
+    return explicit.replace(/\/+$/, '');
+  }
+  const metadata = (env.ECS_CONTAINER_METADATA_URI_V4 ?? '').trim();
+  if (metadata === '') {
+    throw new ConfigurationError("SYMPHONY_NODE_URL is required in cluster mode: this node's internal URL, where peers fetch room states (e.g. http://10.0.1.23:3000)");
+  }
+  const port = Number(env.PORT ?? 3000);
+  try {
+    const response = await fetch(`${metadata}/task`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const task = (await response.json()) as { Containers?: { Networks?: { IPv4Addresses?: string[] }[] }[] };
+    const address = task.Containers?.[0]?.Networks?.[0]?.IPv4Addresses?.[0];
+    if (!address) throw new Error('no IPv4 address in the task metadata');
+    return `http://${address}:${port}`;
+  } catch (error) {
+    throw new ConfigurationError(
+      `SYMPHONY_NODE_URL is not set and could not be derived from ECS_CONTAINER_METADATA_URI_V4 (${(error as Error).message}); set SYMPHONY_NODE_URL`,
+    );
+  }
+}
+
+/**
+ * Builds cluster mode from the environment: an `S3Store` for checkpoints, a `RedisBus` for the
+ * rooms' logs and fan-out, a `DynamoDbRegistry`, the `ClusterReplicator` that ties them together,
+ * and the `ClusterStore` Symphony reads rooms through (S3 plus the log). Resolves to null when no cluster variable is set
+ * (see `isClusterConfigured`); throws a `ConfigurationError` naming the variable when one is
+ * missing or invalid, so a misconfigured node fails at start.
+ *
+ * | Variable | Meaning | Default |
+ * |---|---|---|
+ * | `REDIS_URL` | Redis for room logs and fan-out (`redis://` or `rediss://`) | required |
+ * | `SYMPHONY_REDIS_PREFIX` | prefix of every Redis key and channel | `symphony:` |
+ * | `SYMPHONY_S3_BUCKET` | bucket of the rooms' documents | required |
+ * | `SYMPHONY_S3_PREFIX` | key prefix inside the bucket | none |
+ * | `SYMPHONY_DYNAMODB_TABLE` | the room registry table | required |
+ * | `SYMPHONY_CLUSTER_SECRET` | shared by all nodes, authenticates state hand-off (≥ 16 characters) | required |
+ * | `SYMPHONY_NODE_URL` | this node's internal URL | derived on ECS, else required |
+ * | `SYMPHONY_NODE_ID` | this node's id | a random UUID |
+ * | `PORT` | the port in a derived node URL | `3000` |
+ * | `AWS_REGION`, credentials, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB` | read by the AWS SDK as it documents them | SDK defaults |
+ */
+export async function clusterFromEnvironment(options: ClusterEnvironmentOptions = {}): Promise<ClusterSetup | null> {
+  const env = options.env ?? process.env;
+  if (!isClusterConfigured(env)) return null;
+  const logger = options.logger ?? silentLogger;
+  const url = redisUrl(env);
+  const bucket = required(env, 'SYMPHONY_S3_BUCKET', 'the S3 bucket holding the rooms\' documents');
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new ConfigurationError(`SYMPHONY_S3_BUCKET is not a valid bucket name: ${JSON.stringify(bucket)}`);
+  const tableName = required(env, 'SYMPHONY_DYNAMODB_TABLE', 'the DynamoDB table of the room registry');
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) throw new ConfigurationError(`SYMPHONY_DYNAMODB_TABLE is not a valid table name: ${JSON.stringify(tableName)}`);
+  const secret = required(env, 'SYMPHONY_CLUSTER_SECRET', `a secret shared by every node (at least ${MIN_SECRET_LENGTH} characters) that authenticates state requests between them`);
+  if (secret.length < MIN_SECRET_LENGTH) throw new ConfigurationError(`SYMPHONY_CLUSTER_SECRET must be at least ${MIN_SECRET_LENGTH} characters long`);
+  const nodeId = (env.SYMPHONY_NODE_ID ?? '').trim() || randomUUID();
+  if (nodeId.startsWith('#') || Buffer.byteLength(nodeId) > MAX_NODE_ID_BYTES) {
+    throw new ConfigurationError(`SYMPHONY_NODE_ID must be at most ${MAX_NODE_ID_BYTES} bytes and not start with "#"`);
+  }
+  const nodeUrl = await nodeUrlFrom(env, options.metadataTimeoutMs ?? 2_000);
+  const keyPrefix = env.SYMPHONY_REDIS_PREFIX ?? 'symphony:';
+  const prefix = env.SYMPHONY_S3_PREFIX ?? '';
+
+  // The SDK reads these from process.env itself; passing them on keeps `options.env` authoritative.
+  const region = env.AWS_REGION?.trim() || undefined;
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || env.AWS_ENDPOINT_URL?.trim() || undefined;
+  const dynamoEndpoint = env.AWS_ENDPOINT_URL_DYNAMODB?.trim() || env.AWS_ENDPOINT_URL?.trim() || undefined;
+  const documents = new S3Store({ bucket, prefix, region, endpoint: s3Endpoint, ...options.store });
+  try {
+    await documents.client.config.region();
+  } catch (error) {
+    await documents.close();
+    throw new ConfigurationError(`AWS_REGION is not set (nor a region in the shared AWS config): ${(error as Error).message}`);
+  }
+  const registry = new DynamoDbRegistry({
+    tableName,
+    region,
+    endpoint: dynamoEndpoint,
+    staleAfterMs: 3 * (options.replicator?.heartbeatIntervalMs ?? 10_000),
+    logger,
+  });
+  const bus = new RedisBus({ url, keyPrefix, logger, ...options.bus });
+  const replicator = new ClusterReplicator({ bus, registry, store: documents, nodeUrl, secret, ...options.replicator });
+  const { host } = new URL(url);
+  return {
+    options: { nodeId, store: new ClusterStore(documents, bus), replicator },
+    documents,
+    nodeUrl,
+    databaseConfigured: (env.DATABASE_URL ?? '').trim() !== '' || (env.PGHOST ?? '').trim() !== '',
+    summary: { nodeId, nodeUrl, redis: host, redisPrefix: keyPrefix, bucket, s3Prefix: prefix, table: tableName },
+  };
+}

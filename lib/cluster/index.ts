@@ -1,0 +1,15 @@
+// Cluster mode: `import { clusterFromEnvironment } from 'symphony/cluster'`. A separate entry, so
+// that single-node apps never load the AWS SDK or ioredis (optional peer dependencies).
+export { clusterFromEnvironment, type ClusterEnvironmentOptions, type ClusterSetup } from './environment.js';
+export { CLUSTER_VARIABLES, isClusterConfigured } from './cluster-mode.js';
+export { ClusterReplicator, type ClusterReplicatorOptions } from './cluster-replicator.js';
+export { ClusterStore } from './cluster-store.js';
+export { RedisBus, type RedisBusOptions } from './redis-bus.js';
+export { DynamoDbRegistry, ensureRegistryTable, LEASE_SORT_KEY, type DynamoDbRegistryOptions } from './dynamodb-registry.js';
+export { S3Store, s3ClientConfig, type S3StoreOptions } from '../storage/s3-store.js';
+export { NoWriterError, UnpublishedUpdatesError } from './errors.js';
+export { StateHandoffError, STATE_ROUTE_PREFIX } from './state-handoff.js';
+export type { RoomBus, RoomBusListener, RoomLogBounds, RoomLogEntry, RoomLogTail } from './room-bus.js';
+export type { NodeAddress, RoomEntry, RoomHolder, RoomRegistry, WriterLease } from './room-registry.js';
+export type { BusMessage } from './messages.js';
+export type { ClusterView } from './replicator.js';
