@@ -33,6 +33,13 @@ export class SymphonyRedis extends Construct {
       description: 'Symphony Redis subnets',
       subnetIds: props.vpc.selectSubnets(props.subnets).subnetIds,
     });
+    // Cluster mode keeps every update in a Redis stream until a checkpoint covers it: an evicted
+    // stream entry is a lost edit, so Redis must refuse writes rather than evict when full.
+    const parameterGroup = new elasticache.CfnParameterGroup(this, 'ParameterGroup', {
+      cacheParameterGroupFamily: 'redis7',
+      description: 'Symphony Redis: never evict',
+      properties: { 'maxmemory-policy': 'noeviction' },
+    });
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'ReplicationGroup', {
       replicationGroupDescription: 'Symphony pub/sub between nodes',
       engine: 'redis',
@@ -46,6 +53,7 @@ export class SymphonyRedis extends Construct {
       atRestEncryptionEnabled: true,
       port: REDIS_PORT,
       cacheSubnetGroupName: subnetGroup.ref,
+      cacheParameterGroupName: parameterGroup.ref,
       securityGroupIds: [this.securityGroup.securityGroupId],
     });
     this.replicationGroup.addResourceDependency(subnetGroup);

@@ -220,6 +220,16 @@ describe('SymphonyService with its defaults', function () {
       });
     });
 
+    it('configures Redis never to evict, so no logged update is dropped before a checkpoint covers it', () => {
+      template.hasResourceProperties('AWS::ElastiCache::ParameterGroup', {
+        CacheParameterGroupFamily: 'redis7',
+        Properties: { 'maxmemory-policy': 'noeviction' },
+      });
+      template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+        CacheParameterGroupName: Match.objectLike({ Ref: Match.stringLikeRegexp('ParameterGroup') }),
+      });
+    });
+
     it('keeps the room registry in an on-demand DynamoDB table keyed by room and node with an expiresAt TTL', () => {
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: [
