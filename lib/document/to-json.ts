@@ -57,13 +57,13 @@ function inferKind(type: Y.AbstractType<any>): TopLevelKind {
 
 /** Renders any shared type: XML as a tree of `{ nodeName, attributes, children }` rather than a markup string. */
 export function typeToJSON(type: unknown): unknown {
-  if (type instanceof Y.XmlText) return { text: type.toString() };
+  if (type instanceof Y.XmlText) return { text: textToJSON(type) };
   if (type instanceof Y.XmlElement) {
     return { nodeName: type.nodeName, attributes: type.getAttributes(), children: type.toArray().map(typeToJSON) };
   }
   if (type instanceof Y.XmlHook) return { hook: type.hookName, value: mapToJSON(type) };
   if (type instanceof Y.XmlFragment) return { children: type.toArray().map(typeToJSON) };
-  if (type instanceof Y.Text) return type.toString();
+  if (type instanceof Y.Text) return textToJSON(type);
   if (type instanceof Y.Map) return mapToJSON(type);
   if (type instanceof Y.Array) return type.toArray().map(typeToJSON);
   if (type instanceof Uint8Array) return { binary: type.byteLength };
@@ -73,6 +73,16 @@ export function typeToJSON(type: unknown): unknown {
     return Object.fromEntries(Object.entries(type).map(([key, value]) => [key, typeToJSON(value)]));
   }
   return type;
+}
+
+/**
+ * Plain text as a string; formatted text (bold in a rich-text editor, embeds) as its delta, since
+ * `toString()` would drop the formatting of a `Y.Text` and turn an `XmlText`'s into unescaped markup.
+ */
+function textToJSON(text: Y.Text): unknown {
+  const delta = text.toDelta() as { insert: unknown; attributes?: Record<string, unknown> }[];
+  if (delta.every((op) => typeof op.insert === 'string' && op.attributes === undefined)) return text.toString();
+  return delta.map((op) => (op.attributes === undefined ? { insert: typeToJSON(op.insert) } : { insert: typeToJSON(op.insert), attributes: op.attributes }));
 }
 
 function mapToJSON(map: Y.Map<unknown>): Record<string, unknown> {

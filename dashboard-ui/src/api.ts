@@ -1,0 +1,28 @@
+/** The credentials were refused: the page asks for the token again. */
+export class UnauthorizedError extends Error {
+  constructor() {
+    super('the admin token was refused');
+  }
+}
+
+const TOKEN_KEY = 'symphony-dashboard-token';
+
+export function savedToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function saveToken(token: string | null): void {
+  if (token === null) localStorage.removeItem(TOKEN_KEY);
+  else localStorage.setItem(TOKEN_KEY, token);
+}
+
+/** GETs a path relative to the page (`api/rooms`), so the dashboard works under any mount point. */
+export async function getJson<T>(path: string, token: string, signal?: AbortSignal): Promise<T> {
+  const response = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store', signal });
+  if (response.status === 401) throw new UnauthorizedError();
+  if (!response.ok) {
+    const body = (await response.json().catch(() => null)) as { error?: string } | null;
+    throw new Error(`${path}: ${response.status} ${body?.error ?? response.statusText}`);
+  }
+  return (await response.json()) as T;
+}

@@ -1,0 +1,163 @@
+import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
+import { byId, element, formatAgo, formatBytes, formatDuration, formatTime } from './format.js';
+import type { RoomDetails, RoomsEvent } from './types.js';
+
+/** Live changes reload the open room at most this often. */
+const RELOAD_INTERVAL_MS = 1_000;
+
+/**
+ * The room drawer: what the room is now (connections, presence), what it was (sessions), and its
+ * document as a collapsible JSON tree, the debugging aid for an app that stores state wrongly.
+ */
+export class RoomView {
+  private name: string | null = null;
+  private document: unknown = null;
+  private reloadTimer: number | null = null;
+  private readonly drawer = byId('room-view');
+  private readonly documentView = byId('rv-document');
+
+  constructor(
+    private readonly fetchDetails: (name: string) => Promise<RoomDetails>,
+    private readonly fetchDocument: (name: string) => Promise<{ document: unknown }>,
+    private readonly onClose: () => void,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    byId('rv-close').addEventListener('click', () => this.close());
+    byId('rv-refresh').addEventListener('click', () => void this.loadDocument());
+    byId('rv-expand').addEventListener('click', () => expandAll(this.documentView));
+    byId('rv-collapse').addEventListener('click', () => collapseAll(this.documentView));
+    byId('rv-copy').addEventListener('click', () => void navigator.clipboard?.writeText(JSON.stringify(this.document, null, 2)));
+    document.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape' && this.name !== null) this.close();
+    });
+  }
+
+  get current(): string | null {
+    return this.name;
+  }
+
+  open(name: string): void {
+    this.name = name;
+    this.drawer.hidden = false;
+    byId('rv-name').textContent = name;
+    byId('rv-facts').replaceChildren();
+    byId('rv-connections').replaceChildren();
+    byId('rv-sessions').replaceChildren();
+    byId('rv-presence').replaceChildren();
+    this.documentView.replaceChildren(element('span', 'muted', 'Loading…'));
+    void this.loadDetails();
+    void this.loadDocument();
+  }
+
+  close(): void {
+    if (this.name === null) return;
+    this.name = null;
+    this.drawer.hidden = true;
+    this.onClose();
+  }
+
+  /** Reloads the details when a `rooms` event concerns the open room. */
+  applyEvent(event: RoomsEvent): void {
+    const name = this.name;
+    if (name === null || this.reloadTimer !== null) return;
+    if (!event.updated.some((room) => room.name === name) && !event.unloaded.includes(name)) return;
+    this.reloadTimer = window.setTimeout(() => {
+      this.reloadTimer = null;
+      void this.loadDetails();
+    }, RELOAD_INTERVAL_MS);
+  }
+
+  private async loadDetails(): Promise<void> {
+    const name = this.name;
+    if (name === null) return;
+    try {
+      const details = await this.fetchDetails(name);
+      if (this.name === name) this.renderDetails(details);
+    } catch (error) {
+      if (this.name === name) byId('rv-facts').replaceChildren(element('span', 'error', String(error instanceof Error ? error.message : error)));
+      this.onError(error);
+    }
+  }
+
+  private async loadDocument(): Promise<void> {
+    const name = this.name;
+    if (name === null) return;
+    try {
+      const { document } = await this.fetchDocument(name);
+      if (this.name !== name) return;
+      this.document = document;
+      // Open to the entries of each top-level type (shapes, paragraphs), collapsed below.
+      renderJsonTree(this.documentView, document, 3);
+    } catch (error) {
+      if (this.name === name) this.documentView.replaceChildren(element('span', 'error', String(error instanceof Error ? error.message : error)));
+      this.onError(error);
+    }
+  }
+
+  private renderDetails({ room, connections, presence, sessions, metadata }: RoomDetails): void {
+    const fact = (label: string, value: string): HTMLElement => {
+      const box = element('div', 'fact');
+      box.append(element('span', 'label', label), element('span', 'value', value));
+      return box;
+    };
+    byId('rv-facts').replaceChildren(
+      fact('State', room.loaded ? (room.unsaved ? 'live · unsaved changes' : 'live') : 'stored'),
+      fact('Users now', String(room.connections)),
+      fact('Peak users', String(room.peakConnections)),
+      fact('Document', formatBytes(room.documentBytes)),
+      fact('First activity', formatAgo(room.firstActivityAt)),
+      fact('Last activity', formatAgo(room.lastActivityAt)),
+      fact('Last saved', formatAgo(room.lastCheckpointAt)),
+      fact('Nodes', room.nodes.length > 0 ? room.nodes.map(shortId).join(', ') : '–'),
+      fact('History', metadata.available ? 'recorded' : `unavailable: ${metadata.error ?? ''}`),
+    );
+    byId('rv-connections-count').textContent = String(connections.length);
+    byId('rv-connections').replaceChildren(
+      table(
+        ['User', 'Connected', 'Access', 'Msgs in', 'Msgs out'],
+        connections.map((connection) => [
+          connection.userId,
+          `${formatTime(connection.connectedAt)} (${formatDuration(Date.now() - Date.parse(connection.connectedAt))})`,
+          connection.readOnly ? 'read-only' : 'edit',
+          String(connection.messagesIn),
+          String(connection.messagesOut),
+        ]),
+        'No one is connected on this node.',
+      ),
+    );
+    const presenceView = byId('rv-presence');
+    if (presence.length === 0) presenceView.replaceChildren(element('span', 'muted', 'No presence states.'));
+    else renderJsonTree(presenceView, Object.fromEntries(presence.map(({ clientId, state }) => [String(clientId), state])), 3);
+    byId('rv-sessions').replaceChildren(
+      table(
+        ['User', 'Node', 'Connected', 'Duration', 'Msgs in/out'],
+        sessions.map((session) => [
+          session.userId,
+          shortId(session.nodeId),
+          formatTime(session.connectedAt),
+          session.disconnectedAt ? formatDuration(Date.parse(session.disconnectedAt) - Date.parse(session.connectedAt)) : session.state === 'lost' ? 'lost (node gone)' : 'open',
+          `${session.messagesIn} / ${session.messagesOut}`,
+        ]),
+        metadata.available ? 'No sessions recorded yet.' : 'Session history is unavailable.',
+      ),
+    );
+  }
+}
+
+function table(headings: string[], rows: string[][], emptyText: string): HTMLElement {
+  if (rows.length === 0) return element('div', 'none', emptyText);
+  const result = element('table');
+  const head = element('tr');
+  for (const heading of headings) head.append(element('th', undefined, heading));
+  result.append(head);
+  for (const cells of rows) {
+    const row = element('tr');
+    for (const cell of cells) row.append(element('td', undefined, cell));
+    result.append(row);
+  }
+  return result;
+}
+
+function shortId(id: string): string {
+  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
+}

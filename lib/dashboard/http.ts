@@ -1,0 +1,57 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Writable } from 'node:stream';
+
+/** A request as the framework adapters hand it to the dashboard. */
+export interface DashboardRequest {
+  readonly method: string;
+  /**
+   * The path below the mount point, percent-encoded as received, starting with `/`; empty when
+   * the mount point itself was requested without its trailing slash.
+   */
+  readonly path: string;
+  /** The full path the client requested, for redirects. */
+  readonly originalPath: string;
+  readonly query: URLSearchParams;
+  readonly raw: IncomingMessage;
+  /** The framework's own request object (Koa's `ctx`), passed to `authorize`. */
+  readonly context: unknown;
+}
+
+/** A long-lived body: the adapter hands it the writable to stream into and the response to watch for closing. */
+export interface StreamingBody {
+  open(target: Writable, response: ServerResponse): void;
+}
+
+export interface DashboardResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string | Buffer | StreamingBody;
+}
+
+export function isStreamingBody(body: DashboardResponse['body']): body is StreamingBody {
+  return typeof body === 'object' && !Buffer.isBuffer(body);
+}
+
+const apiHeaders = {
+  'content-type': 'application/json; charset=utf-8',
+  // Room data is live and private: never cached by a browser or a proxy.
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+};
+
+export function json(status: number, body: unknown, headers: Record<string, string> = {}): DashboardResponse {
+  return { status, headers: { ...apiHeaders, ...headers }, body: JSON.stringify(body) };
+}
+
+/** An error answer: `{ error, ...details }`. */
+export function failure(status: number, error: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}): DashboardResponse {
+  return json(status, { error, ...details }, headers);
+}
+
+/** A request the route cannot serve as asked (a bad parameter): answered 400 with its message. */
+export class BadRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadRequestError';
+  }
+}

@@ -1,0 +1,187 @@
+import type { Logger } from '../logger.js';
+import type { MetadataStore, RoomRecord, RoomSortKey, RoomSummary } from '../metadata/metadata-store.js';
+import { roomComparator } from '../metadata/room-order.js';
+import type { Symphony } from '../symphony.js';
+import type { RoomInfo } from '../types.js';
+import { BadRequestError } from './http.js';
+
+/** A room as the dashboard lists it: live figures when it is loaded here, recorded ones otherwise. */
+export interface RoomListItem {
+  readonly name: string;
+  /** Loaded in this node's memory. */
+  readonly loaded: boolean;
+  /** Open connections on this node. */
+  readonly connections: number;
+  /** Live estimate when loaded; size at the last record otherwise; null if never measured. */
+  readonly documentBytes: number | null;
+  readonly firstActivityAt: Date | null;
+  readonly lastActivityAt: Date | null;
+  readonly lastCheckpointAt: Date | null;
+  readonly peakConnections: number;
+  /** Nodes with open sessions in the room (this one when it is loaded here); several in cluster mode. */
+  readonly nodes: readonly string[];
+  /** Has changes no checkpoint covers yet (loaded rooms only). */
+  readonly unsaved: boolean;
+}
+
+export interface RoomListParams {
+  readonly prefix: string;
+  readonly sort: RoomSortKey;
+  readonly descending: boolean;
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface RoomListResult {
+  readonly rooms: RoomListItem[];
+  readonly total: number;
+  readonly offset: number;
+  readonly limit: number;
+  readonly sort: RoomSortKey;
+  readonly order: 'asc' | 'desc';
+  /** False when the metadata store could not be read: the list then holds the loaded rooms only. */
+  readonly metadata: { readonly available: boolean; readonly error?: string };
+}
+
+const sortKeys: readonly RoomSortKey[] = ['name', 'lastActivity', 'documentBytes', 'connections'];
+const DEFAULT_PAGE_SIZE = 50;
+/** Longer than any room name is allowed to be: a longer prefix is a mistake, not a search. */
+const MAX_PREFIX_LENGTH = 1_024;
+
+/** `?prefix=&sort=&order=&offset=&limit=`, validated: a bad value is a 400, never a silent default. */
+export function parseRoomListParams(query: URLSearchParams, maxPageSize: number): RoomListParams {
+  const prefix = query.get('prefix') ?? '';
+  if (prefix.length > MAX_PREFIX_LENGTH) throw new BadRequestError(`"prefix" is longer than ${MAX_PREFIX_LENGTH} characters`);
+  const sort = (query.get('sort') ?? 'lastActivity') as RoomSortKey;
+  if (!sortKeys.includes(sort)) throw new BadRequestError(`"sort" must be one of ${sortKeys.join(', ')}`);
+  const order = query.get('order') ?? (sort === 'name' ? 'asc' : 'desc');
+  if (order !== 'asc' && order !== 'desc') throw new BadRequestError('"order" must be asc or desc');
+  const offset = integerParam(query, 'offset', 0);
+  const limit = integerParam(query, 'limit', Math.min(DEFAULT_PAGE_SIZE, maxPageSize));
+  if (limit < 1 || limit > maxPageSize) throw new BadRequestError(`"limit" must be between 1 and ${maxPageSize}`);
+  return { prefix, sort, descending: order === 'desc', offset, limit };
+}
+
+function integerParam(query: URLSearchParams, name: string, fallback: number): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d{1,9}$/.test(raw)) throw new BadRequestError(`"${name}" must be a non-negative integer below 10^9`);
+  return Number(raw);
+}
+
+/**
+ * One page of every room: the ones loaded here (from memory) and the ones only the metadata
+ * store knows, as one list in one order.
+ *
+ * Both sources are sorted the same way and never share a room (loaded ones are excluded from
+ * the store's query), so the page is a merge. The merged position `offset` is preceded by at
+ * most `loaded.length` loaded rooms, hence by at least `offset - loaded.length` stored ones: the
+ * store is asked for the rows from there on, at most `loaded.length + limit` of them, however
+ * deep the page.
+ */
+export async function listRooms(symphony: Symphony, store: MetadataStore, params: RoomListParams, logger: Logger): Promise<RoomListResult> {
+  const { prefix, sort, descending, offset, limit } = params;
+  const compare = roomComparator(sort, descending);
+  const loaded = symphony
+    .rooms()
+    .filter((room) => room.name.startsWith(prefix))
+    .map((room) => liveItem(room, symphony.nodeId));
+  loaded.sort(compare);
+  const base = { offset, limit, sort, order: descending ? 'desc' : 'asc' } as const;
+
+  const storedStart = Math.max(0, offset - loaded.length);
+  let stored: { rooms: RoomListItem[]; total: number };
+  try {
+    const page = await store.listRooms({ prefix, sort, descending, offset: storedStart, limit: offset + limit - storedStart, exclude: loaded.map((room) => room.name) });
+    stored = { rooms: page.rooms.map(storedItem), total: page.total };
+  } catch (error) {
+    logger.warn({ err: error, store: store.kind }, 'room list served from memory only: the metadata store failed');
+    return { ...base, rooms: loaded.slice(offset, offset + limit), total: loaded.length, metadata: unavailable(error) };
+  }
+
+  const page: RoomListItem[] = [];
+  let li = 0;
+  let si = 0;
+  if (storedStart > 0 && stored.rooms.length > 0) {
+    while (li < loaded.length && compare(loaded[li], stored.rooms[0]) < 0) li++;
+  }
+  let position = storedStart > 0 ? storedStart + li : 0;
+  if (storedStart === 0 || stored.rooms.length > 0) {
+    while (page.length < limit && (li < loaded.length || si < stored.rooms.length)) {
+      const takeLoaded = si >= stored.rooms.length || (li < loaded.length && compare(loaded[li], stored.rooms[si]) < 0);
+      const next = takeLoaded ? loaded[li++] : stored.rooms[si++];
+      if (position++ >= offset) page.push(next);
+    }
+  }
+
+  // The page's rows, completed with their full records: history for loaded rooms, nodes for all.
+  let records = new Map<string, RoomRecord>();
+  let metadata: RoomListResult['metadata'] = { available: true };
+  try {
+    records = new Map((await store.getRooms(page.map((room) => room.name))).map((record) => [record.name, record]));
+  } catch (error) {
+    metadata = unavailable(error);
+  }
+  const rooms = page.map((room) => {
+    const record = records.get(room.name);
+    if (!record) return room;
+    return room.loaded ? combine(room, record) : storedItem(record);
+  });
+  return { ...base, rooms, total: loaded.length + stored.total, metadata };
+}
+
+export function liveItem(room: RoomInfo, nodeId: string): RoomListItem {
+  return {
+    name: room.name,
+    loaded: true,
+    connections: room.connections,
+    documentBytes: room.documentBytes,
+    firstActivityAt: room.loadedAt,
+    lastActivityAt: room.lastActivityAt,
+    lastCheckpointAt: room.lastCheckpointAt,
+    peakConnections: room.connections,
+    nodes: [nodeId],
+    unsaved: room.unsaved,
+  };
+}
+
+/** A room only the store knows; its nodes are filled in once it is on the page (`getRooms`). */
+export function storedItem(record: RoomSummary & { nodes?: readonly string[] }): RoomListItem {
+  return {
+    name: record.name,
+    loaded: false,
+    connections: 0,
+    documentBytes: record.documentBytes,
+    firstActivityAt: record.firstActivityAt,
+    lastActivityAt: record.lastActivityAt,
+    lastCheckpointAt: record.lastCheckpointAt,
+    peakConnections: record.peakConnections,
+    nodes: record.nodes ?? [],
+    unsaved: false,
+  };
+}
+
+/** A loaded room completed with its history: live figures win, recorded ones fill in. */
+export function combine(live: RoomListItem, record: RoomRecord): RoomListItem {
+  return {
+    ...live,
+    firstActivityAt: earliest(live.firstActivityAt, record.firstActivityAt),
+    lastCheckpointAt: latest(live.lastCheckpointAt, record.lastCheckpointAt),
+    peakConnections: Math.max(live.peakConnections, record.peakConnections),
+    nodes: [...new Set([...live.nodes, ...record.nodes])].sort(),
+  };
+}
+
+export function unavailable(error: unknown): { available: false; error: string } {
+  return { available: false, error: error instanceof Error ? error.message : String(error) };
+}
+
+function earliest(a: Date | null, b: Date | null): Date | null {
+  if (a === null || b === null) return a ?? b;
+  return a <= b ? a : b;
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (a === null || b === null) return a ?? b;
+  return a >= b ? a : b;
+}

@@ -1,0 +1,87 @@
+import { InvalidRoomNameError } from '../errors.js';
+import { validateRoomName } from '../http/room-name.js';
+import type { MetadataStore, RoomRecord, SessionRecord } from '../metadata/metadata-store.js';
+import type { Symphony } from '../symphony.js';
+import { failure, json, type DashboardResponse } from './http.js';
+import { combine, liveItem, storedItem, unavailable, type RoomListItem, type RoomListResult } from './room-list.js';
+
+/** A room name from its percent-encoded path segment; a malformed one is an `InvalidRoomNameError` (400). */
+export function decodeRoomName(segment: string): string {
+  let name: string;
+  try {
+    name = decodeURIComponent(segment);
+  } catch {
+    throw new InvalidRoomNameError('not valid percent-encoded UTF-8');
+  }
+  // Length is checked by the core where it matters (reading the store), against its configured limit.
+  validateRoomName(name, Number.MAX_SAFE_INTEGER);
+  return name;
+}
+
+/**
+ * `GET /api/rooms/:room`: the room as listed, its live connections and presence on this node, and
+ * its recent sessions from the metadata store. A room neither loaded nor recorded is looked up in
+ * the document store (it may predate the metadata), and is a 404 if it is not there either.
+ */
+export async function roomDetails(symphony: Symphony, store: MetadataStore, name: string, sessionsLimit: number): Promise<DashboardResponse> {
+  const info = symphony.room(name);
+  let record: RoomRecord | undefined;
+  let sessions: SessionRecord[] = [];
+  let metadata: RoomListResult['metadata'] = { available: true };
+  try {
+    [[record], sessions] = await Promise.all([store.getRooms([name]), store.recentSessions(name, sessionsLimit)]);
+  } catch (error) {
+    metadata = unavailable(error);
+  }
+  let room: RoomListItem;
+  if (info) {
+    room = record ? combine(liveItem(info, symphony.nodeId), record) : liveItem(info, symphony.nodeId);
+  } else if (record) {
+    room = storedItem(record);
+  } else {
+    const state = await symphony.readState(name);
+    if (state === null) return failure(404, 'room not found', { room: name });
+    room = { ...emptyItem(name), documentBytes: state.byteLength };
+  }
+  const live = symphony.connections(name);
+  const connections = live.map((connection) => ({
+    id: connection.id,
+    userId: connection.userId,
+    readOnly: connection.readOnly,
+    connectedAt: connection.connectedAt,
+    remoteAddress: connection.remoteAddress ?? null,
+    messagesIn: connection.messagesIn,
+    messagesOut: connection.messagesOut,
+    droppedUpdates: connection.droppedUpdates,
+  }));
+  const presence = [...symphony.presence(name)].map(([clientId, state]) => ({ clientId, state }));
+  // A session still open here has live message counts; the record has those of its last write.
+  const counts = new Map(live.map((connection) => [connection.id, connection]));
+  const recent = sessions.map((session) => {
+    const current = counts.get(session.id);
+    return current ? { ...session, messagesIn: current.messagesIn, messagesOut: current.messagesOut } : session;
+  });
+  return json(200, { room, connections, presence, sessions: recent, metadata });
+}
+
+/** `GET /api/rooms/:room/document`: the document as JSON, read from memory or from the store without loading the room. */
+export async function roomDocument(symphony: Symphony, name: string): Promise<DashboardResponse> {
+  const document = await symphony.toJSON(name);
+  if (document === null) return failure(404, 'room not found', { room: name });
+  return json(200, { room: name, loaded: symphony.room(name) !== undefined, document });
+}
+
+function emptyItem(name: string): RoomListItem {
+  return {
+    name,
+    loaded: false,
+    connections: 0,
+    documentBytes: null,
+    firstActivityAt: null,
+    lastActivityAt: null,
+    lastCheckpointAt: null,
+    peakConnections: 0,
+    nodes: [],
+    unsaved: false,
+  };
+}
