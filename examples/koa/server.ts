@@ -1,21 +1,15 @@
+import { createServer } from 'node:http';
 import Koa from 'koa';
-import { attachSymphony, createJsonLogger, FileStore } from '../../lib/index.js';
-import { healthMiddleware } from '../../integrations/koa.js';
-import { dataDirectory, host, port } from '../shared/environment.js';
+import { createJsonLogger } from '../../lib/index.js';
+import { dashboardRouter, healthMiddleware } from '../../integrations/koa.js';
+import { attachCollaboration } from '../shared/collaboration.js';
+import { host, port } from '../shared/environment.js';
 import { closeOnSignals } from '../shared/graceful-shutdown.js';
+import { serveStatic } from '../shared/whiteboard/koa-static.js';
+import { whiteboardPublicDirectory } from '../shared/whiteboard/paths.js';
 
 // An existing Koa app with its own routes...
 const app = new Koa();
-const logger = createJsonLogger();
-const server = app.listen(port, host, () => {
-  const address = server.address();
-  const listeningPort = typeof address === 'object' && address ? address.port : port;
-  logger.info({ port: listeningPort, host, url: `http://localhost:${listeningPort}`, collab: `ws://localhost:${listeningPort}${symphony.path}/<room>` }, 'listening');
-});
-
-// ...becomes collaborative: Symphony handles WebSocket upgrades under /collab on the same server.
-const symphony = attachSymphony(server, { logger, store: new FileStore({ directory: dataDirectory, logger }) });
-app.use(healthMiddleware(symphony));
 app.use(async (context, next) => {
   if (context.method === 'GET' && context.path === '/api/hello') {
     context.body = { message: 'Hello from the host app' };
@@ -23,4 +17,24 @@ app.use(async (context, next) => {
   }
   await next();
 });
-closeOnSignals(server, symphony, logger);
+
+// ...becomes collaborative: Symphony handles WebSocket upgrades under /collab on the same server.
+// Koa composes its middleware when `app.callback()` runs, so the handler is made at the first
+// request, after every `app.use()` below (`app.listen()` up front would ignore them).
+const logger = createJsonLogger();
+let handleRequest: ReturnType<Koa['callback']> | undefined;
+const server = createServer((request, response) => (handleRequest ??= app.callback())(request, response));
+const { symphony, adminToken, metadata } = await attachCollaboration(server, logger);
+app.use(healthMiddleware(symphony));
+// The developer dashboard at /admin/, Prometheus metrics at /admin/metrics.
+const dashboard = dashboardRouter(symphony, { prefix: '/admin', token: adminToken, logger, metadata });
+app.use(dashboard);
+// The collaborative whiteboard page at /.
+app.use(serveStatic(whiteboardPublicDirectory));
+
+server.listen(port, host, () => {
+  const address = server.address();
+  const listeningPort = typeof address === 'object' && address ? address.port : port;
+  logger.info({ port: listeningPort, host, url: `http://localhost:${listeningPort}`, collab: `ws://localhost:${listeningPort}${symphony.path}/<room>` }, 'listening');
+});
+closeOnSignals(server, symphony, logger, [dashboard]);

@@ -3,9 +3,13 @@ import type { Logger, Symphony } from '../../lib/index.js';
 
 /**
  * On SIGTERM (a deploy, a scale-in) or SIGINT (Ctrl-C): let Symphony checkpoint every room and
- * close its sockets with 1012 so clients reconnect elsewhere, then stop the HTTP server.
+ * close its sockets with 1012 so clients reconnect elsewhere, close what else the app opened
+ * (the dashboard flushes its last sessions), then stop the HTTP server.
+ *
+ * Handlers stay registered (`on`, not `once`): a launcher such as `npm start` may forward a second
+ * signal, which must not kill the process in the middle of its shutdown.
  */
-export function closeOnSignals(server: Server, symphony: Symphony, logger: Logger): void {
+export function closeOnSignals(server: Server, symphony: Symphony, logger: Logger, also: { close(): Promise<void> }[] = []): void {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -13,6 +17,7 @@ export function closeOnSignals(server: Server, symphony: Symphony, logger: Logge
     logger.info({ signal }, 'shutting down');
     try {
       await symphony.close();
+      await Promise.all(also.map((closable) => closable.close()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       logger.info({}, 'stopped');

@@ -7,7 +7,10 @@ import { migrations } from './postgres-schema.js';
 import { positiveInteger } from './option-checks.js';
 
 export interface PostgresMetadataStoreOptions {
-  /** Where the database is. @default process.env.DATABASE_URL */
+  /**
+   * Where the database is. @default process.env.DATABASE_URL; without it, the pg driver's own
+   * PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD and PGSSLMODE variables (as on AWS).
+   */
   connectionString?: string;
   /** Schema holding the tables; created at start if missing. @default 'symphony' */
   schema?: string;
@@ -39,7 +42,8 @@ const PRUNE_INTERVAL_MS = 3_600_000;
  */
 export class PostgresMetadataStore implements MetadataStore {
   readonly kind = 'postgres';
-  private readonly connectionString: string;
+  /** Undefined: the pg driver reads the PG* environment variables itself. */
+  private readonly connectionString: string | undefined;
   private readonly schema: string;
   private readonly maxConnections: number;
   private readonly connectionTimeoutMs: number;
@@ -53,8 +57,10 @@ export class PostgresMetadataStore implements MetadataStore {
   private closed = false;
 
   constructor(options: PostgresMetadataStoreOptions = {}) {
-    const connectionString = options.connectionString ?? process.env.DATABASE_URL;
-    if (!connectionString) throw new ConfigurationError('PostgresMetadataStore needs "connectionString" or the DATABASE_URL environment variable');
+    const connectionString = options.connectionString ?? process.env.DATABASE_URL ?? (process.env.PGHOST ? undefined : '');
+    if (connectionString === '') {
+      throw new ConfigurationError('PostgresMetadataStore needs "connectionString", the DATABASE_URL environment variable, or PGHOST and the other PG* variables');
+    }
     const schema = options.schema ?? 'symphony';
     if (!SCHEMA_NAME.test(schema)) throw new ConfigurationError(`"schema" must be a lower-case SQL identifier, got ${JSON.stringify(schema)}`);
     this.connectionString = connectionString;
@@ -257,7 +263,7 @@ export class PostgresMetadataStore implements MetadataStore {
       throw new ConfigurationError(`PostgresMetadataStore needs the "pg" package (npm install pg): ${String(cause)}`);
     }
     const pool = new driver.Pool({
-      connectionString: this.connectionString,
+      ...(this.connectionString === undefined ? {} : { connectionString: this.connectionString }),
       max: this.maxConnections,
       connectionTimeoutMillis: this.connectionTimeoutMs,
       query_timeout: this.queryTimeoutMs,

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { attachSymphony, FileStore, isClusterConfigured, PostgresMetadataStore, type Logger, type Symphony } from '../../lib/index.js';
+import { dataDirectory } from './environment.js';
+
+export interface Collaboration {
+  readonly symphony: Symphony;
+  /** The dashboard's bearer token: `SYMPHONY_ADMIN_TOKEN`, or one made up at start and logged once. */
+  readonly adminToken: string;
+  /** Postgres for the dashboard's history when `DATABASE_URL` is set; the embedded store otherwise. */
+  readonly metadata: PostgresMetadataStore | undefined;
+}
+
+/**
+ * Attaches Symphony to the example's HTTP server, configured from the environment. With the
+ * cluster variables set (REDIS_URL, SYMPHONY_S3_BUCKET, SYMPHONY_DYNAMODB_TABLE, ...) the process is
+ * a cluster node: documents in S3, updates through Redis, rooms registered in DynamoDB. The cluster
+ * entry (and with it the AWS SDK and ioredis) is only loaded then.
+ */
+export async function attachCollaboration(server: Server, logger: Logger): Promise<Collaboration> {
+  const cluster = isClusterConfigured() ? await (await import('../../lib/cluster/index.js')).clusterFromEnvironment({ logger }) : null;
+  if (cluster) logger.info(cluster.summary, 'cluster mode');
+  const symphony = attachSymphony(server, { logger, ...(cluster ? cluster.options : { store: new FileStore({ directory: dataDirectory, logger }) }) });
+  const adminToken = process.env.SYMPHONY_ADMIN_TOKEN || randomBytes(18).toString('base64url');
+  if (!process.env.SYMPHONY_ADMIN_TOKEN) {
+    logger.warn({ token: adminToken, dashboard: '/admin/' }, 'SYMPHONY_ADMIN_TOKEN is not set: the dashboard accepts this token until restart');
+  }
+  const metadata = process.env.DATABASE_URL || process.env.PGHOST ? new PostgresMetadataStore({ logger }) : undefined;
+  return { symphony, adminToken, metadata };
+}
