@@ -47,7 +47,7 @@ describe('cluster mode under faults: Redis restarts, S3 outages, hanging peers',
     assert.equal((await b.room('redis-restart'))?.unsaved, true, 'B still holds the room with its unsaved edit');
 
     await cluster.redisServer.restart();
-    await waitFor(async () => ((await cluster.redis.pubsub('NUMSUB', cluster.channel('redis-restart'))) as [string, number])[1] === 2, 'A and B subscribed again', 10_000);
+    await waitFor(async () => ((await cluster.redis.pubsub('NUMSUB', cluster.channel('redis-restart'))) as [string, number])[1] === 2, 'A and B subscribed again', 20_000);
     await waitFor(() => textOf(onA).includes('B during;'), "B's edit made during the outage reaches A's client", 15_000);
     assert.ok(textOf(onA).includes('A during;') && bText.includes('B during;'));
     await waitFor(async () => !(await b.holds('redis-restart')), 'B unloads once its edit is in the log', 15_000);
