@@ -36,6 +36,18 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
+/** How long ago a heartbeat was, to the tenth of a second while it is recent ("0.4 s ago"). */
+export function formatAge(ms: number): string {
+  const age = Math.max(0, ms);
+  if (age < 60_000) return `${(age / 1000).toFixed(1)} s ago`;
+  return `${formatDuration(age)} ago`;
+}
+
+/** A node id short enough for a table cell (random UUIDs by default); the full id goes in the title. */
+export function shortId(id: string): string {
+  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
+}
+
 export function formatTime(iso: string): string {
   return new Date(iso).toLocaleTimeString();
 }

@@ -2,18 +2,22 @@ import { getJson, savedToken, saveToken, UnauthorizedError } from './api.js';
 import { LineChart } from './chart.js';
 import { openEventStream } from './event-stream.js';
 import { byId, formatBytes, formatDuration, formatNumber, roomSegment } from './format.js';
+import { NodesPanel } from './nodes-panel.js';
 import { RoomView } from './room-view.js';
 import { RoomsTable, type RoomQuery } from './rooms-table.js';
-import type { RoomDetails, RoomList, RoomsEvent, Sample, SortKey, Stats } from './types.js';
+import type { ClusterAnswer, RoomDetails, RoomList, RoomsEvent, Sample, SortKey, Stats } from './types.js';
 
 /** Samples kept for the charts: ten minutes at one per second. */
 const MAX_SAMPLES = 600;
 
-let stopStream: (() => void) | null = null;
+/** Stops what keeps the page live (the event stream, the Nodes panel's refreshes). */
+let stopLive: (() => void) | null = null;
+/** The node serving the page, from its first totals. */
+let thisNode: string | null = null;
 
 function showLogin(message?: string): void {
-  stopStream?.();
-  stopStream = null;
+  stopLive?.();
+  stopLive = null;
   byId('app').hidden = true;
   byId('room-view').hidden = true;
   byId('sign-out').hidden = true;
@@ -77,7 +81,10 @@ function start(token: string): void {
       table.select(null);
     },
     onError,
+    () => thisNode,
   );
+  const nodesPanel = new NodesPanel(() => getJson<ClusterAnswer>('api/cluster', token), onError);
+  nodesPanel.start();
   const openFromHash = (): void => {
     const match = /^#room=(.*)$/.exec(location.hash);
     if (!match) return roomView.close();
@@ -104,7 +111,7 @@ function start(token: string): void {
   };
   window.addEventListener('resize', drawCharts);
 
-  stopStream = openEventStream('api/events', token, {
+  const stopStream = openEventStream('api/events', token, {
     onStatus(status) {
       const badge = byId('status');
       badge.textContent = status === 'live' ? 'live' : status === 'connecting' ? 'connecting' : 'offline';
@@ -122,7 +129,9 @@ function start(token: string): void {
           break;
         case 'totals': {
           const stats = data as Stats & { at: string };
+          thisNode = stats.nodeId;
           renderTotals(stats, table);
+          nodesPanel.render();
           const last = samples[samples.length - 1];
           const at = Date.parse(stats.at);
           if (!last || at - last.at >= 500) {
@@ -144,6 +153,10 @@ function start(token: string): void {
       }
     },
   });
+  stopLive = () => {
+    stopStream();
+    nodesPanel.stop();
+  };
 }
 
 function setUpSorting(table: RoomsTable): void {

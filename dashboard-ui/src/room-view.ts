@@ -1,5 +1,5 @@
 import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
-import { byId, element, formatAgo, formatBytes, formatDuration, formatTime } from './format.js';
+import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, shortId } from './format.js';
 import type { RoomDetails, RoomsEvent } from './types.js';
 
 /** Live changes reload the open room at most this often. */
@@ -21,6 +21,8 @@ export class RoomView {
     private readonly fetchDocument: (name: string) => Promise<{ document: unknown }>,
     private readonly onClose: () => void,
     private readonly onError: (error: unknown) => void,
+    /** The id of the node serving the page, once known: its row is marked. */
+    private readonly thisNode: () => string | null,
   ) {
     byId('rv-close').addEventListener('click', () => this.close());
     byId('rv-refresh').addEventListener('click', () => void this.loadDocument());
@@ -44,6 +46,8 @@ export class RoomView {
     byId('rv-connections').replaceChildren();
     byId('rv-sessions').replaceChildren();
     byId('rv-presence').replaceChildren();
+    byId('rv-cluster').hidden = true;
+    byId('rv-holders').replaceChildren();
     this.documentView.replaceChildren(element('span', 'muted', 'Loading…'));
     void this.loadDetails();
     void this.loadDocument();
@@ -94,7 +98,8 @@ export class RoomView {
     }
   }
 
-  private renderDetails({ room, connections, presence, sessions, metadata }: RoomDetails): void {
+  private renderDetails(details: RoomDetails): void {
+    const { room, connections, presence, sessions, metadata } = details;
     const fact = (label: string, value: string): HTMLElement => {
       const box = element('div', 'fact');
       box.append(element('span', 'label', label), element('span', 'value', value));
@@ -111,6 +116,7 @@ export class RoomView {
       fact('Nodes', room.nodes.length > 0 ? room.nodes.map(shortId).join(', ') : '–'),
       fact('History', metadata.available ? 'recorded' : `unavailable: ${metadata.error ?? ''}`),
     );
+    this.renderHolders(details);
     byId('rv-connections-count').textContent = String(connections.length);
     byId('rv-connections').replaceChildren(
       table(
@@ -142,6 +148,43 @@ export class RoomView {
       ),
     );
   }
+
+  /** Cluster mode: the nodes holding the room and which one writes it. Hidden on a single node. */
+  private renderHolders({ holders, writer, cluster }: RoomDetails): void {
+    const section = byId('rv-cluster');
+    section.hidden = cluster === undefined;
+    if (cluster === undefined) return;
+    const view = byId('rv-holders');
+    if (!cluster.available) {
+      byId('rv-holders-count').textContent = '';
+      byId('rv-writer').textContent = '';
+      view.replaceChildren(element('div', 'none error', `The cluster registry could not be read: ${cluster.error}`));
+      return;
+    }
+    const held = holders ?? [];
+    byId('rv-holders-count').textContent = String(held.length);
+    byId('rv-writer').textContent = writer ? `written by ${shortId(writer)}` : 'no writer right now';
+    if (held.length === 0) {
+      view.replaceChildren(element('div', 'none', 'No node holds this room right now.'));
+      return;
+    }
+    const result = element('table');
+    const head = element('tr');
+    for (const heading of ['Node', 'Internal URL', 'Heartbeat', 'Role']) head.append(element('th', undefined, heading));
+    result.append(head);
+    for (const holder of held) {
+      const row = element('tr');
+      row.dataset.node = holder.nodeId;
+      const name = element('td', 'mono', shortId(holder.nodeId));
+      name.title = holder.nodeId;
+      if (holder.nodeId === this.thisNode()) name.append(' ', element('span', 'pill pill-self', 'this node'));
+      const role = element('td', 'role');
+      role.append(holder.nodeId === writer ? element('span', 'pill pill-writer', 'writer') : element('span', 'pill pill-stored', 'replica'));
+      row.append(name, element('td', 'mono', holder.url), element('td', undefined, formatAge(cluster.readAt - holder.heartbeatAt)), role);
+      result.append(row);
+    }
+    view.replaceChildren(result);
+  }
 }
 
 function table(headings: string[], rows: string[][], emptyText: string): HTMLElement {
@@ -156,8 +199,4 @@ function table(headings: string[], rows: string[][], emptyText: string): HTMLEle
     result.append(row);
   }
   return result;
-}
-
-function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
 }

@@ -47,6 +47,35 @@ export interface RoomDetails {
     state: 'open' | 'closed' | 'lost';
   }[];
   metadata: { available: boolean; error?: string };
+  /** Cluster mode only: the nodes holding the room, and the one writing its checkpoints. */
+  holders?: Holder[];
+  writer?: string | null;
+  cluster?: { available: true; readAt: number } | { available: false; error: string };
+}
+
+/** A node holding a room, as the cluster registry knows it. Times are ms since the epoch. */
+export interface Holder {
+  nodeId: string;
+  url: string;
+  heartbeatAt: number;
+}
+
+export interface ClusterNode {
+  nodeId: string;
+  url: string;
+  rooms: number;
+  heartbeatAt: number;
+}
+
+/** `GET /api/cluster`: which node holds which room (`cluster` is null on a single node). */
+export interface ClusterAnswer {
+  nodeId: string;
+  /** When the server read the view: heartbeat ages are measured from it, on the servers' clock. */
+  readAt: number;
+  cluster: {
+    rooms: { room: string; holders: Holder[]; writer: string | null }[];
+    nodes: ClusterNode[];
+  } | null;
 }
 
 export interface Stats {

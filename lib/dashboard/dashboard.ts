@@ -4,6 +4,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { MetadataRecorder } from '../metadata/recorder.js';
 import type { Symphony } from '../symphony.js';
 import { createAuthorizer } from './auth.js';
+import { ClusterViewCache } from './cluster-view.js';
 import { EventHub } from './event-stream.js';
 import { BadRequestError, failure, json, type DashboardRequest, type DashboardResponse } from './http.js';
 import { MetricsExporter } from './metrics.js';
@@ -23,10 +24,13 @@ const unauthorized = failure(401, 'unauthorized', {}, { 'www-authenticate': 'Bea
  * |----------------------------------|------------------------------------------------------------|
  * | `GET /`                          | the page (public: it holds no data and asks for the token) |
  * | `GET /api/rooms`                 | rooms, sorted, filtered by prefix, paginated               |
- * | `GET /api/rooms/:room`           | one room: connections, presence, recent sessions           |
+ * | `GET /api/rooms/:room`           | one room: connections, presence, recent sessions; in       |
+ * |                                  | cluster mode also its `holders` and `writer`               |
  * | `GET /api/rooms/:room/document`  | the room's document as JSON                                |
  * | `GET /api/events`                | Server-Sent Events (see `EventHub`)                        |
  * | `GET /api/stats`                 | totals (`DashboardStats`)                                  |
+ * | `GET /api/cluster`               | `{ nodeId, readAt, cluster }`: which node holds which room |
+ * |                                  | (`ClusterView`), null on a single node                     |
  * | `GET /metrics`                   | the totals in Prometheus' text format                      |
  *
  * Everything but the page needs the admin token or `authorize`'s consent, else 401.
@@ -41,6 +45,7 @@ export class Dashboard {
   private readonly hub: EventHub;
   private readonly page: DashboardPage;
   private readonly metrics: MetricsExporter;
+  private readonly clusterView: ClusterViewCache;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -66,6 +71,7 @@ export class Dashboard {
     );
     this.page = new DashboardPage(this.options.uiDirectory, this.logger);
     this.metrics = new MetricsExporter(symphony.nodeId, () => this.stats());
+    this.clusterView = new ClusterViewCache(symphony, this.options.clusterViewMaxAgeMs);
   }
 
   stats(): DashboardStats {
@@ -114,7 +120,7 @@ export class Dashboard {
     switch (segments[0]) {
       case 'rooms':
         if (segments.length === 1) return json(200, await listRooms(this.symphony, this.metadata, parseRoomListParams(request.query, this.options.maxPageSize), this.logger));
-        if (segments.length === 2) return roomDetails(this.symphony, this.metadata, decodeRoomName(segments[1]), this.options.recentSessions);
+        if (segments.length === 2) return roomDetails(this.symphony, this.metadata, this.clusterView, decodeRoomName(segments[1]), this.options.recentSessions);
         if (segments.length === 3 && segments[2] === 'document') return roomDocument(this.symphony, decodeRoomName(segments[1]));
         break;
       case 'events':
@@ -135,8 +141,23 @@ export class Dashboard {
       case 'stats':
         if (segments.length === 1) return json(200, this.stats());
         break;
+      case 'cluster':
+        if (segments.length === 1) return this.renderCluster();
+        break;
     }
     return failure(404, 'not found');
+  }
+
+  private async renderCluster(): Promise<DashboardResponse> {
+    const { nodeId } = this.symphony;
+    try {
+      const { readAt, view } = await this.clusterView.get();
+      return json(200, { nodeId, readAt, cluster: view });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn({ err: error }, 'the cluster view is unavailable: the registry could not be read');
+      return failure(503, `the cluster registry could not be read: ${message}`, { nodeId });
+    }
   }
 
   private async renderMetrics(): Promise<DashboardResponse> {

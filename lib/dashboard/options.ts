@@ -65,6 +65,13 @@ export interface DashboardOptions {
   maxPageSize?: number;
   /** Sessions listed by `GET /api/rooms/:room`. @default 20 */
   recentSessions?: number;
+  /**
+   * Cluster mode: how long one read of the cluster-wide view (which node holds which room) serves
+   * `GET /api/cluster` and the room details, in milliseconds. The registry answers it by scanning
+   * its whole table, so pages polling it share one read per interval.
+   * @default 2_000
+   */
+  clusterViewMaxAgeMs?: number;
   /** A pino-compatible logger. @default JSON lines on stderr at level info */
   logger?: Logger;
 }
@@ -83,6 +90,7 @@ export interface ResolvedDashboardOptions {
   readonly maxEventStreamBufferBytes: number;
   readonly maxPageSize: number;
   readonly recentSessions: number;
+  readonly clusterViewMaxAgeMs: number;
   readonly logger: Logger;
 }
 
@@ -108,6 +116,7 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
     maxEventStreamBufferBytes: positiveInteger('maxEventStreamBufferBytes', options.maxEventStreamBufferBytes ?? 1_048_576),
     maxPageSize: positiveInteger('maxPageSize', options.maxPageSize ?? 500),
     recentSessions: positiveInteger('recentSessions', options.recentSessions ?? 20),
+    clusterViewMaxAgeMs: positiveInteger('clusterViewMaxAgeMs', options.clusterViewMaxAgeMs ?? 2_000),
     logger: options.logger ?? createJsonLogger(),
   };
 }

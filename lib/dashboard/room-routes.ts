@@ -2,6 +2,7 @@ import { InvalidRoomNameError } from '../errors.js';
 import { validateRoomName } from '../http/room-name.js';
 import type { MetadataStore, RoomRecord, SessionRecord } from '../metadata/metadata-store.js';
 import type { Symphony } from '../symphony.js';
+import type { ClusterViewCache } from './cluster-view.js';
 import { failure, json, type DashboardResponse } from './http.js';
 import { combine, liveItem, storedItem, unavailable, type RoomListItem, type RoomListResult } from './room-list.js';
 
@@ -20,19 +21,23 @@ export function decodeRoomName(segment: string): string {
 
 /**
  * `GET /api/rooms/:room`: the room as listed, its live connections and presence on this node, and
- * its recent sessions from the metadata store. A room neither loaded nor recorded is looked up in
- * the document store (it may predate the metadata), and is a 404 if it is not there either.
+ * its recent sessions from the metadata store; in cluster mode also the nodes holding it
+ * (`holders`) and the one writing it (`writer`), or `cluster.available: false` when the registry
+ * could not be read. A room neither loaded, recorded nor held by a node is looked up in the
+ * document store (it may predate the metadata), and is a 404 if it is not there either.
  */
-export async function roomDetails(symphony: Symphony, store: MetadataStore, name: string, sessionsLimit: number): Promise<DashboardResponse> {
+export async function roomDetails(symphony: Symphony, store: MetadataStore, clusterView: ClusterViewCache, name: string, sessionsLimit: number): Promise<DashboardResponse> {
   const info = symphony.room(name);
   let record: RoomRecord | undefined;
   let sessions: SessionRecord[] = [];
   let metadata: RoomListResult['metadata'] = { available: true };
+  const placement = clusterView.roomFields(name);
   try {
     [[record], sessions] = await Promise.all([store.getRooms([name]), store.recentSessions(name, sessionsLimit)]);
   } catch (error) {
     metadata = unavailable(error);
   }
+  const clusterFields = await placement;
   let room: RoomListItem;
   if (info) {
     room = record ? combine(liveItem(info, symphony.nodeId), record) : liveItem(info, symphony.nodeId);
@@ -40,8 +45,10 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, name
     room = storedItem(record);
   } else {
     const state = await symphony.readState(name);
-    if (state === null) return failure(404, 'room not found', { room: name });
-    room = { ...emptyItem(name), documentBytes: state.byteLength };
+    // Held by another node but not yet written anywhere: it exists all the same.
+    const heldElsewhere = clusterFields !== null && 'holders' in clusterFields && clusterFields.holders.length > 0;
+    if (state === null && !heldElsewhere) return failure(404, 'room not found', { room: name });
+    room = { ...emptyItem(name), documentBytes: state?.byteLength ?? null };
   }
   const live = symphony.connections(name);
   const connections = live.map((connection) => ({
@@ -61,7 +68,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, name
     const current = counts.get(session.id);
     return current ? { ...session, messagesIn: current.messagesIn, messagesOut: current.messagesOut } : session;
   });
-  return json(200, { room, connections, presence, sessions: recent, metadata });
+  return json(200, { room, connections, presence, sessions: recent, metadata, ...clusterFields });
 }
 
 /** `GET /api/rooms/:room/document`: the document as JSON, read from memory or from the store without loading the room. */

@@ -8,7 +8,7 @@ import * as Y from 'yjs';
 import { buildDashboardPage } from '../../dashboard-ui/build.js';
 import { EmbeddedMetadataStore, type RoomWrite } from '../../lib/index.js';
 import { ClientPool, type StockClient } from '../support/clients.js';
-import { startDashboardServer, TOKEN, type DashboardServer } from './support.js';
+import { ScriptedClusterReplicator, startDashboardServer, TOKEN, type DashboardServer } from './support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT_DIRECTORY = join(process.cwd(), 'test-output');
@@ -17,6 +17,7 @@ const STORED_ROOMS = 10_000;
 describe('the dashboard page in a real browser', function () {
   this.timeout(60_000);
   let app: DashboardServer;
+  let clusterApp: DashboardServer | undefined;
   let context: BrowserContext;
   let page: Page;
   let profile: string;
@@ -63,6 +64,7 @@ describe('the dashboard page in a real browser', function () {
     clients.destroyAll();
     await context?.close();
     await app?.close();
+    await clusterApp?.close();
     if (profile) await rm(profile, { recursive: true, force: true });
     if (uiDirectory) await rm(uiDirectory, { recursive: true, force: true });
   });
@@ -99,6 +101,15 @@ describe('the dashboard page in a real browser', function () {
     await page.locator('#app').waitFor({ state: 'visible' });
     // The refused first attempt was logged by the browser; nothing else may be.
     pageErrors.length = 0;
+  });
+
+  it('keeps the Nodes panel hidden on a single node', async () => {
+    const answered = page.waitForResponse((response) => new URL(response.url()).pathname === '/admin/api/cluster');
+    await page.reload();
+    const answer = await answered;
+    assert.equal(((await answer.json()) as { cluster: unknown }).cluster, null);
+    await page.locator('#app').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#nodes').isHidden(), true);
   });
 
   it('renders only the visible rows of thousands, also after scrolling to the end', async () => {
@@ -151,6 +162,7 @@ describe('the dashboard page in a real browser', function () {
     assert.ok((await page.locator('#rv-document details[open]').count()) >= 4);
     assert.match(await page.locator('#rv-document').innerText(), /Hello from Ada/);
     assert.match(await page.locator('#rv-presence').innerText(), /Ada/);
+    assert.equal(await page.locator('#rv-cluster').isHidden(), true, 'no cluster section on a single node');
   });
 
   it('saves screenshots of the dashboard and of a room under test-output/', async () => {
@@ -171,6 +183,55 @@ describe('the dashboard page in a real browser', function () {
     await page.waitForFunction(() => Number(document.getElementById('t-connections')?.textContent) === 2);
     await page.waitForFunction(() => document.querySelector('.room-row[data-room="live-whiteboard"] .users')?.textContent === '2');
     await page.screenshot({ path: join(OUTPUT_DIRECTORY, 'dashboard.png'), fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it('shows the nodes of a cluster, and which nodes hold and write a room', async () => {
+    const heartbeatAt = Date.now();
+    const holders = [
+      { nodeId: 'node-a', url: 'http://10.0.1.23:3000', heartbeatAt },
+      { nodeId: 'node-b', url: 'http://10.0.1.24:3000', heartbeatAt: heartbeatAt - 4_000 },
+    ];
+    const replicator = new ScriptedClusterReplicator({
+      rooms: [{ room: 'team-board', holders, writer: 'node-b' }],
+      nodes: [
+        { nodeId: 'node-a', url: holders[0].url, rooms: 1, heartbeatAt },
+        { nodeId: 'node-b', url: holders[1].url, rooms: 3, heartbeatAt: holders[1].heartbeatAt },
+      ],
+    });
+    clusterApp = await startDashboardServer('express', { symphony: { nodeId: 'node-a', replicator }, dashboard: { uiDirectory, sampleIntervalMs: 250 } });
+    await clusterApp.symphony.change('team-board', (doc) => doc.getMap('shapes').set('s1', { kind: 'rect' }));
+
+    // Another origin: the token is asked for again.
+    await page.goto(`${clusterApp.origin}/admin/`);
+    await page.fill('#token', TOKEN);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#nodes').waitFor({ state: 'visible' });
+    const rows = await page.locator('#nodes-table tr[data-node]').evaluateAll((elements) =>
+      elements.map((row) => [...row.querySelectorAll('td')].map((cell) => cell.textContent ?? '')),
+    );
+    assert.deepEqual(
+      rows.map(([node, url, rooms]) => [node, url, rooms]),
+      [
+        ['node-a this node', 'http://10.0.1.23:3000', '1'],
+        ['node-b', 'http://10.0.1.24:3000', '3'],
+      ],
+    );
+    assert.match(rows[1][3], /^\d+\.\d s ago$/);
+    assert.equal(await page.locator('#nodes-count').textContent(), '2');
+
+    await page.goto(`${clusterApp.origin}/admin/#room=team-board`);
+    await page.locator('#rv-cluster').waitFor({ state: 'visible' });
+    const roles = await page.locator('#rv-holders tr[data-node]').evaluateAll((elements) =>
+      elements.map((row) => [(row as HTMLElement).dataset.node, row.querySelector('.role')?.textContent]),
+    );
+    assert.deepEqual(roles, [
+      ['node-a', 'replica'],
+      ['node-b', 'writer'],
+    ]);
+    assert.equal(await page.locator('#rv-writer').textContent(), 'written by node-b');
+    await mkdir(OUTPUT_DIRECTORY, { recursive: true });
+    await page.screenshot({ path: join(OUTPUT_DIRECTORY, 'dashboard-cluster.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -43,7 +43,7 @@ for (const framework of frameworks) {
     const api = (path: string) => get(path).set(bearer());
 
     describe('access', () => {
-      const protectedPaths = ['/api/rooms', '/api/rooms/some-room', '/api/rooms/some-room/document', '/api/stats', '/api/events', '/api/nowhere', '/metrics'];
+      const protectedPaths = ['/api/rooms', '/api/rooms/some-room', '/api/rooms/some-room/document', '/api/stats', '/api/cluster', '/api/events', '/api/nowhere', '/metrics'];
 
       it('answers 401 without a bearer token, with no data', async () => {
         for (const path of protectedPaths) {
@@ -276,6 +276,22 @@ for (const framework of frameworks) {
         assert.deepEqual(document.body.document, { meta: { title: 'dots' } });
         const details = await api('/api/rooms/%2E%2E');
         assert.equal(details.body.room.name, '..');
+      });
+    });
+
+    describe('GET /api/cluster on a single node', () => {
+      it('answers with this node and no cluster, and room details carry no holders', async () => {
+        const response = await api('/api/cluster');
+        assert.equal(response.status, 200);
+        assert.equal(response.body.nodeId, app.symphony.nodeId);
+        assert.equal(response.body.cluster, null);
+        assert.ok(Math.abs(Date.now() - response.body.readAt) < 60_000, 'readAt is a recent time in ms');
+        assert.equal((await api('/api/cluster/extra')).status, 404);
+
+        await app.symphony.change('single-node-room', (doc) => doc.getMap('m').set('k', 1));
+        const details = await api('/api/rooms/single-node-room');
+        assert.equal(details.status, 200);
+        for (const field of ['holders', 'writer', 'cluster']) assert.equal(field in details.body, false, field);
       });
     });
 

@@ -7,7 +7,17 @@ import Koa from 'koa';
 import pg from 'pg';
 import { dashboardRouter as expressDashboard, type DashboardRouter, type ExpressDashboardOptions } from '../../integrations/express.js';
 import { dashboardRouter as koaDashboard, type DashboardMiddleware, type KoaDashboardOptions } from '../../integrations/koa.js';
-import { attachSymphony, MemoryStore, silentLogger, type Dashboard, type Symphony, type SymphonyOptions } from '../../lib/index.js';
+import {
+  attachSymphony,
+  MemoryStore,
+  silentLogger,
+  type ClusterView,
+  type Dashboard,
+  type ReplicaMembership,
+  type RoomReplicator,
+  type Symphony,
+  type SymphonyOptions,
+} from '../../lib/index.js';
 
 export const TOKEN = 'dashboard-test-token-0123456789';
 export const frameworks = ['express', 'koa'] as const;
@@ -262,5 +272,30 @@ export async function dropSchema(schema: string): Promise<void> {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
   } finally {
     await pool.end();
+  }
+}
+
+/**
+ * A replicator that answers `describeCluster` with a view the test sets, counting reads, and can
+ * fail them as an unreachable registry would. Rooms load as on a single node.
+ */
+export class ScriptedClusterReplicator implements RoomReplicator {
+  reads = 0;
+  failure: Error | null = null;
+
+  constructor(public view: ClusterView) {}
+
+  start(): void {}
+
+  async join(): Promise<ReplicaMembership> {
+    return { initialState: null, ready() {}, publishUpdate() {}, publishAwareness() {}, beginCheckpoint: () => null, async leave() {} };
+  }
+
+  async close(): Promise<void> {}
+
+  async describeCluster(): Promise<ClusterView> {
+    this.reads++;
+    if (this.failure) throw this.failure;
+    return this.view;
   }
 }
