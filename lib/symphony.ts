@@ -271,12 +271,12 @@ export class Symphony {
         ws.close(CloseCode.roomFull, CloseReason.roomFull);
         return;
       }
-      this.attach(ws, request, room, auth);
+      this.attach(ws, socket, request, room, auth);
     });
   }
 
-  private attach(ws: WebSocket, request: IncomingMessage, room: Room, auth: AuthResult): void {
-    const connection = new Connection(ws, room.name, auth, request, this.options.limits.maxBufferedBytes);
+  private attach(ws: WebSocket, transport: Duplex, request: IncomingMessage, room: Room, auth: AuthResult): void {
+    const connection = new Connection(ws, transport, room.name, auth, request, this.options.limits.maxBufferedBytes);
     this.liveConnections.add(connection);
     this.counters.connectionsOpened++;
     ws.on('message', (data: RawData) => room.receive(connection, data as Buffer));

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { AuthResult, ConnectionInfo, UpdateOrigin } from '../types.js';
@@ -28,6 +29,8 @@ export class Connection implements ConnectionInfo {
 
   constructor(
     readonly socket: WebSocket,
+    /** The TCP socket under `socket`, for writing frames that were encoded once for many receivers. */
+    private readonly transport: Duplex,
     readonly room: string,
     readonly auth: Readonly<AuthResult>,
     request: IncomingMessage,
@@ -51,6 +54,17 @@ export class Connection implements ConnectionInfo {
 
   /** The code the server closed this connection with, if the server closed it. */
   closeCode: number | null = null;
+
+  /** Writes a complete WebSocket frame (see `websocketFrame`), shared by every receiver of a broadcast. */
+  sendFrame(frame: Buffer): void {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
+      return;
+    }
+    this.transport.write(frame);
+    this.messagesOut++;
+  }
 
   close(code: number, reason: string): void {
     if (this.closed) return;

@@ -1,3 +1,4 @@
+import * as ws from 'ws';
 import * as encoding from 'lib0/encoding';
 import { messageAwareness, messageSync, syncStep1, syncStep2, syncUpdate } from './message-types.js';
 
@@ -17,3 +18,17 @@ export const syncStep1Frame = (stateVector: Uint8Array): Uint8Array => frame(mes
 export const syncStep2Frame = (update: Uint8Array): Uint8Array => frame(messageSync, syncStep2, update);
 export const syncUpdateFrame = (update: Uint8Array): Uint8Array => frame(messageSync, syncUpdate, update);
 export const awarenessFrame = (update: Uint8Array): Uint8Array => frame(messageAwareness, null, update);
+
+/** ws's frame encoder (`Sender.frame`), exported by ws but absent from its type definitions. */
+const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+const binaryFrameOptions = { fin: true, opcode: 0x02, mask: false, readOnly: true, rsv1: false };
+
+/**
+ * A whole WebSocket frame (header and payload, unmasked as server frames are) carrying `message`.
+ * A broadcast frames its message once and writes the same bytes to every receiver's socket,
+ * instead of ws framing (and writing header and payload separately) once per receiver.
+ */
+export function websocketFrame(message: Uint8Array): Buffer {
+  const parts = Sender.frame(Buffer.from(message.buffer, message.byteOffset, message.byteLength), binaryFrameOptions);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}

@@ -8,7 +8,7 @@ import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
-import { awarenessFrame, syncStep1Frame, syncStep2Frame, syncUpdateFrame } from '../protocol/frames.js';
+import { awarenessFrame, syncStep1Frame, syncStep2Frame, syncUpdateFrame, websocketFrame } from '../protocol/frames.js';
 import {
   messageAuth,
   messageAwareness,
@@ -258,8 +258,10 @@ export class Room implements RoomReplica {
   }
 
   private broadcast(message: Uint8Array, except: Connection | null): void {
+    if (this.connections.size === (except ? 1 : 0)) return;
+    const frame = websocketFrame(message);
     for (const connection of this.connections) {
-      if (connection !== except) connection.send(message);
+      if (connection !== except) connection.sendFrame(frame);
     }
     this.context.counters.messagesOut += this.connections.size - (except ? 1 : 0);
   }

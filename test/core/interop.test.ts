@@ -63,6 +63,15 @@ describe('stock y-websocket providers', () => {
     await waitFor(() => !bob.provider.awareness.getStates().has(aliceId), 'alice disappears from bob', 3_000);
   });
 
+  it('relays small, medium and large (over 64 KiB) updates intact', async () => {
+    const alice = clients.open(server.url, 'sizes');
+    const bob = clients.open(server.url, 'sizes');
+    await Promise.all([alice.synced(), bob.synced()]);
+    for (const length of [10, 300, 70_000, 200_000]) alice.doc.getMap('texts').set(String(length), 'x'.repeat(length));
+    await waitFor(() => bob.doc.getMap('texts').size === 4, 'bob received every update');
+    for (const length of [10, 300, 70_000, 200_000]) assert.equal((bob.doc.getMap('texts').get(String(length)) as string).length, length);
+  });
+
   it('keeps rooms apart', async () => {
     const alice = clients.open(server.url, 'room-a');
     const bob = clients.open(server.url, 'room-b');

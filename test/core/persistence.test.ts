@@ -143,6 +143,28 @@ describe('persistence', () => {
     assert.deepEqual(reloaded.getArray('a').toArray(), ['before', 'during']);
   });
 
+  it('keeps at most maxOpenJournals journals open, reopening one when its room writes again', async () => {
+    const store = new FileStore({ directory: dataDirectory, journalFlushIntervalMs: 0, maxOpenJournals: 2 });
+    const docs = ['r1', 'r2', 'r3'].map((room) => {
+      const doc = new Y.Doc();
+      doc.on('update', (update: Uint8Array) => store.append(room, update));
+      return { room, doc };
+    });
+    for (const { room } of docs) await store.load(room);
+    for (let round = 0; round < 3; round++) {
+      for (const { doc } of docs) {
+        doc.getArray('a').push([round]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+    await store.close();
+    for (const { room } of docs) {
+      const reloaded = new Y.Doc();
+      Y.applyUpdate(reloaded, (await new FileStore({ directory: dataDirectory }).load(room))!);
+      assert.deepEqual(reloaded.getArray('a').toArray(), [0, 1, 2], room);
+    }
+  });
+
   it('keeps every room inside the data directory, whatever its name', async () => {
     const store = new FileStore({ directory: join(dataDirectory, 'rooms') });
     const names = ['../../escape', '..', '/etc/passwd', 'a\u0000b', 'é'.repeat(300), '%2F..%2F'];
