@@ -23,6 +23,8 @@ export interface SymphonyStats extends Readonly<Counters> {
   readonly connections: number;
   readonly uptimeMs: number;
   readonly memory: NodeJS.MemoryUsage;
+  /** CPU time of the process since start, in microseconds. */
+  readonly cpu: NodeJS.CpuUsage;
   readonly accepting: boolean;
 }
 
@@ -174,6 +176,7 @@ export class Symphony {
       connections: this.liveConnections.size,
       uptimeMs: Date.now() - this.startedAt.getTime(),
       memory: process.memoryUsage(),
+      cpu: process.cpuUsage(),
       accepting: this.accepting,
     };
   }

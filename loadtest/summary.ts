@@ -117,7 +117,7 @@ export function formatSummary(r: LoadTestResult): string {
     if (!s.samples.length) lines.push(`  no stats read${s.error ? `: ${s.error}` : ''}`);
     else
       lines.push(
-        `  CPU ${s.cpuPercent != null ? `${Math.round(s.cpuPercent)}%` : 'n/a'} median in steady phase` +
+        `  CPU ${s.cpuPercent != null ? `${Math.round(s.cpuPercent)}% median in steady phase` : 'n/a (the stats response has no CPU figure)'}` +
           `${s.maxCpuPercent != null ? ` (peak ${Math.round(s.maxCpuPercent)}%)` : ''}   ` +
           `RSS ${s.rssBytes != null ? fmtBytes(s.rssBytes) : 'n/a'}${s.maxRssBytes != null ? ` (peak ${fmtBytes(s.maxRssBytes)})` : ''}` +
           `${s.heapUsedBytes != null ? `   heap used ${fmtBytes(s.heapUsedBytes)}` : ''}`,

@@ -31,6 +31,8 @@ export interface DashboardStats {
   readonly roomLoadFailures: number;
   readonly checkpoints: { readonly written: number; readonly failed: number };
   readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number; readonly heapTotalBytes: number; readonly externalBytes: number };
+  /** CPU time of the process since start, in microseconds (`process.cpuUsage()`): readers derive utilisation from two samples. */
+  readonly cpu: { readonly user: number; readonly system: number };
   readonly metadata: MetadataRecorderStats;
   readonly eventStreamClients: number;
 }
@@ -93,6 +95,7 @@ export class StatsSampler {
         heapTotalBytes: stats.memory.heapTotal,
         externalBytes: stats.memory.external,
       },
+      cpu: stats.cpu,
       metadata: this.recorder.stats(),
       eventStreamClients: this.eventStreamClients(),
     };

@@ -116,6 +116,11 @@ describe('cluster mode: three nodes, one Redis, S3 and DynamoDB', function () {
     const text = await converged(clients, 'converged before leaving');
     cluster.clients.destroyAll();
     await waitFor(async () => !(await a.holds('everyone-leaves')) && !(await b.holds('everyone-leaves')) && !(await c.holds('everyone-leaves')), 'every node unloaded the room');
+    // A node stops holding a room first and deregisters right after (so no client joins a leaving room).
+    await waitFor(async () => {
+      const { holders, lease } = await cluster.registry.lookup('everyone-leaves');
+      return holders.length === 0 && lease === null;
+    }, 'every node deregistered and the lease is released');
     const entry = await cluster.registry.lookup('everyone-leaves');
     assert.deepEqual(entry, { holders: [], lease: null });
     assert.equal(await cluster.storedText('everyone-leaves'), text);

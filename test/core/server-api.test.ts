@@ -84,6 +84,7 @@ describe('the server-side document API', () => {
     assert.equal(room.name, 'listed');
     assert.equal(room.connections, 1);
     assert.equal(server.symphony.stats().connections, 1);
+    assert.ok(server.symphony.stats().cpu.user > 0, 'stats report the process CPU time');
   });
 
   it('rejects invalid room names and changes after close with typed errors', async () => {

@@ -307,6 +307,7 @@ for (const framework of frameworks) {
         assert.ok(body.connections >= 1);
         assert.ok(body.messages.in >= 20);
         assert.ok(body.memory.rssBytes > 0);
+        assert.ok(body.cpu.user > 0 && body.cpu.system >= 0, 'the process CPU time, for load tests to read');
         assert.ok(body.uptimeMs > 0);
         assert.deepEqual(Object.keys(body.checkpoints), ['written', 'failed']);
         assert.equal(body.metadata.store, 'embedded');
