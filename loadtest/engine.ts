@@ -88,7 +88,8 @@ export interface EngineSnapshot {
   errors: string[];
 }
 
-const newCounters = (): EngineCounters => ({
+/** All counters at zero: a new engine, or a total to add runs into. */
+export const newCounters = (): EngineCounters => ({
   opened: 0,
   failed: 0,
   dropped: 0,

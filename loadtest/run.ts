@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import * as Y from 'yjs';
-import { Engine, type EngineConfig, type EngineCounters, type EngineSnapshot, type Protocol, type RoomPlan } from './engine.js';
+import { Engine, newCounters, type EngineConfig, type EngineCounters, type EngineSnapshot, type Protocol, type RoomPlan } from './engine.js';
 import { Histogram, type LatencySummary } from './histogram.js';
 import { ServerStatsPoller, type ServerSample } from './server-stats.js';
 import { DEFAULT_DOC_MIX, OpGenerator, SHAPES_KEY, TEXT_KEY, type DocMix } from './yjs-writer.js';
@@ -281,29 +281,6 @@ function addCounters(into: EngineCounters, from: EngineCounters): void {
   for (const k of Object.keys(from) as (keyof EngineCounters)[]) into[k] += from[k];
 }
 
-function zeroCounters(): EngineCounters {
-  return {
-    opened: 0,
-    failed: 0,
-    dropped: 0,
-    synced: 0,
-    docSent: 0,
-    docExpected: 0,
-    docRecv: 0,
-    docEcho: 0,
-    docStale: 0,
-    presSent: 0,
-    presExpected: 0,
-    presRecv: 0,
-    presEcho: 0,
-    msgsIn: 0,
-    bytesIn: 0,
-    msgsOut: 0,
-    bytesOut: 0,
-    skippedBackpressure: 0,
-    docBytesSent: 0,
-  };
-}
 
 export function validateConfig(cfg: LoadTestConfig): void {
   const u = new URL(cfg.url);
@@ -370,7 +347,7 @@ export async function runLoadTest(input: Partial<LoadTestConfig> & { url: string
   const poller = cfg.dashboard ? new ServerStatsPoller(cfg.dashboard, cfg.dashboardToken, cfg.statsIntervalMs, elapsed) : null;
   poller?.start();
 
-  const totals = zeroCounters();
+  const totals = newCounters();
   const windows: Window[] = [];
   const steadyDoc = new Histogram();
   const steadyPres = new Histogram();
@@ -419,7 +396,7 @@ export async function runLoadTest(input: Partial<LoadTestConfig> & { url: string
     const cpuPct = ((cpu.user + cpu.system) / 1000 / dt) * 100;
     maxCpu = Math.max(maxCpu, cpuPct);
     const phase: Phase = now <= steadyStart + 1 ? 'ramp' : now <= steadyEnd + 1 ? 'steady' : 'drain';
-    const counters = zeroCounters();
+    const counters = newCounters();
     const wDoc = new Histogram();
     const wPres = new Histogram();
     const wLag = new Histogram();

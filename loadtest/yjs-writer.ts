@@ -76,7 +76,7 @@ const SHAPE_TYPES = ['rect', 'ellipse', 'arrow', 'sticky', 'diamond', 'line'];
 const COLORS = ['#f87171', '#fbbf24', '#34d399', '#60a5fa', '#a78bfa', '#f472b6', '#94a3b8', '#fde68a'];
 const WORDS = (
   'the quick brown fox jumps over lazy dog we should ship this on friday let us review the plan ' +
-  'draft notes meeting agenda budget design sketch arrow box idea todo done next owner deadline'
+  'draft notes meeting agenda budget design sketch arrow box idea review done next owner deadline'
 ).split(' ');
 
 /** Generates a plausible stream of whiteboard edits for one writer. */
