@@ -43,11 +43,7 @@ export class Connection implements ConnectionInfo {
   }
 
   send(message: Uint8Array): void {
-    if (this.closed) return;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
-      this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
-      return;
-    }
+    if (!this.mayWrite()) return;
     this.socket.send(message);
     this.messagesOut++;
   }
@@ -57,13 +53,19 @@ export class Connection implements ConnectionInfo {
 
   /** Writes a complete WebSocket frame (see `websocketFrame`), shared by every receiver of a broadcast. */
   sendFrame(frame: Buffer): void {
-    if (this.closed || this.socket.readyState !== this.socket.OPEN) return;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
-      this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
-      return;
-    }
+    if (!this.mayWrite()) return;
     this.transport.write(frame);
     this.messagesOut++;
+  }
+
+  /** False once closed or closing; closes a client that lets more than `maxBufferedBytes` pile up. */
+  private mayWrite(): boolean {
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
+    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+      this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
+      return false;
+    }
+    return true;
   }
 
   close(code: number, reason: string): void {

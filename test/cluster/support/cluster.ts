@@ -198,26 +198,12 @@ export class TestCluster {
 
   /** Text of `Y.Text` `field` in the room's stored state ('' when nothing is stored). */
   async storedText(room: string, field = 'text'): Promise<string> {
-    const state = await this.storedState(room);
-    const doc = new Y.Doc();
-    try {
-      if (state) Y.applyUpdate(doc, state);
-      return doc.getText(field).toString();
-    } finally {
-      doc.destroy();
-    }
+    return textOfState(await this.storedState(room), field);
   }
 
   /** Text of the room as any node would read it without loading it (S3 plus the log). */
   async readText(room: string, field = 'text'): Promise<string> {
-    const state = await this.reader.load(room);
-    const doc = new Y.Doc();
-    try {
-      if (state) Y.applyUpdate(doc, state);
-      return doc.getText(field).toString();
-    } finally {
-      doc.destroy();
-    }
+    return textOfState(await this.reader.load(room), field);
   }
 
   /** The room's pub/sub channel. */
@@ -261,4 +247,15 @@ export const textOf = (client: StockClient, field = 'text'): string => client.do
 export async function converged(clients: StockClient[], description: string, timeoutMs = 5_000, field = 'text'): Promise<string> {
   await waitFor(() => clients.every((client) => textOf(client, field) === textOf(clients[0], field)), description, timeoutMs);
   return textOf(clients[0], field);
+}
+
+/** The text of a stored Yjs state (empty for a room with no state). */
+function textOfState(state: Uint8Array | null, field: string): string {
+  const doc = new Y.Doc();
+  try {
+    if (state) Y.applyUpdate(doc, state);
+    return doc.getText(field).toString();
+  } finally {
+    doc.destroy();
+  }
 }
