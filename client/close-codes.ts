@@ -1,4 +1,4 @@
-import { CloseCode } from '../lib/protocol/close-codes.js';
+import { CloseCode } from '../lib/core/protocol/close-codes.js';
 import type { RoomErrorCode } from './errors.js';
 
 /** What a room does after its socket closed. */

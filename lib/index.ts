@@ -1,6 +1,6 @@
-export { attachSymphony, Symphony, type SymphonyStats } from './symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './options.js';
-export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './protocol/close-codes.js';
+export { attachSymphony, Symphony, type SymphonyStats } from './core/symphony.js';
+export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './core/options.js';
+export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,
   AuthResult,
@@ -13,12 +13,12 @@ export type {
   StorePayload,
   SymphonyHooks,
   UpdateOrigin,
-} from './types.js';
-export type { SymphonyEventMap } from './events.js';
-export type { DocumentStore } from './storage/document-store.js';
-export { FileStore, type FileStoreOptions } from './storage/file-store.js';
-export { MemoryStore } from './storage/memory-store.js';
-export { documentToJSON } from './document/to-json.js';
+} from './core/types.js';
+export type { SymphonyEventMap } from './core/events.js';
+export type { DocumentStore } from './core/storage/document-store.js';
+export { FileStore, type FileStoreOptions } from './core/storage/file-store.js';
+export { MemoryStore } from './core/storage/memory-store.js';
+export { documentToJSON } from './core/document/to-json.js';
 export {
   AuthenticationError,
   CheckpointError,
@@ -27,8 +27,8 @@ export {
   InvalidRoomNameError,
   RoomLoadError,
   SymphonyError,
-} from './errors.js';
-export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './logger.js';
+} from './core/errors.js';
+export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './core/logger.js';
 export type {
   CheckpointTicket,
   ClusterView,
@@ -36,7 +36,7 @@ export type {
   ReplicatorNode,
   RoomReplica,
   RoomReplicator,
-} from './cluster/replicator.js';
+} from './core/replicator.js';
 // Cluster mode itself lives in 'symphony/cluster', so the core never loads the AWS SDK or ioredis.
 export { isClusterConfigured } from './cluster/cluster-mode.js';
 // The developer dashboard: framework-agnostic handlers (mounted by 'symphony/express' and 'symphony/koa') and its metadata stores.
@@ -56,7 +56,7 @@ export type {
   RoomWrite,
   SessionRecord,
   SessionWrite,
-} from './metadata/metadata-store.js';
-export { EmbeddedMetadataStore, type EmbeddedMetadataStoreOptions } from './metadata/embedded-store.js';
-export { PostgresMetadataStore, type PostgresMetadataStoreOptions } from './metadata/postgres-store.js';
-export { MetadataRecorder, type MetadataRecorderOptions, type MetadataRecorderStats } from './metadata/recorder.js';
+} from './dashboard/metadata/metadata-store.js';
+export { EmbeddedMetadataStore, type EmbeddedMetadataStoreOptions } from './dashboard/metadata/embedded-store.js';
+export { PostgresMetadataStore, type PostgresMetadataStoreOptions } from './dashboard/metadata/postgres-store.js';
+export { MetadataRecorder, type MetadataRecorderOptions, type MetadataRecorderStats } from './dashboard/metadata/recorder.js';

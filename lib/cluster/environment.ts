@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError } from '../errors.js';
-import { silentLogger, type Logger } from '../logger.js';
-import { S3Store, type S3StoreOptions } from '../storage/s3-store.js';
+import { ConfigurationError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { S3Store, type S3StoreOptions } from './adapters/s3-store.js';
 import { isClusterConfigured } from './cluster-mode.js';
-import { ClusterStore } from './cluster-store.js';
-import { ClusterReplicator, type ClusterReplicatorOptions } from './cluster-replicator.js';
-import { DynamoDbRegistry } from './dynamodb-registry.js';
-import { MAX_NODE_ID_BYTES } from './messages.js';
-import { RedisBus, type RedisBusOptions } from './redis-bus.js';
+import { ClusterStore } from './replication/cluster-store.js';
+import { ClusterReplicator, type ClusterReplicatorOptions } from './replication/cluster-replicator.js';
+import { DynamoDbRegistry } from './adapters/dynamodb-registry.js';
+import { urlWithScheme } from '../util/config-checks.js';
+import { checkNodeId } from '../util/node-id.js';
+import { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
 
 export interface ClusterEnvironmentOptions {
   /** Where the variables are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** Replicator settings the environment does not carry (timings, fault injection). */
-  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'heartbeatIntervalMs' | 'leaseDurationMs' | 'dropIncoming'>>;
+  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs' | 'dropIncoming'>>;
   /** Redis bus settings besides the URL and prefix. */
   bus?: Partial<Omit<RedisBusOptions, 'url' | 'keyPrefix' | 'logger'>>;
   /** S3 store settings besides the bucket and prefix. */
@@ -29,8 +30,6 @@ export interface ClusterSetup {
   /** Where checkpoints go (the store's `documents`). */
   readonly documents: S3Store;
   readonly nodeUrl: string;
-  /** Whether a Postgres database is configured (`DATABASE_URL`, or `PGHOST` as on AWS), for the dashboard's metadata. */
-  readonly databaseConfigured: boolean;
   /** What was configured, without secrets: for a start-up log line. */
   readonly summary: Readonly<Record<string, string | number | boolean>>;
 }
@@ -45,15 +44,7 @@ function required(env: NodeJS.ProcessEnv, name: string, meaning: string): string
 
 function redisUrl(env: NodeJS.ProcessEnv): string {
   const value = required(env, 'REDIS_URL', 'the Redis that carries room logs and updates, e.g. redis://127.0.0.1:6379');
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigurationError('REDIS_URL is not a valid URL (expected redis://host:port or rediss://host:port)');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigurationError(`REDIS_URL must start with redis:// or rediss://, got ${url.protocol}//`);
-  }
+  urlWithScheme('REDIS_URL', value, ['redis:', 'rediss:'], 'redis://host:6379');
   return value;
 }
 
@@ -61,13 +52,7 @@ function redisUrl(env: NodeJS.ProcessEnv): string {
 async function nodeUrlFrom(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   const explicit = (env.SYMPHONY_NODE_URL ?? '').trim();
   if (explicit !== '') {
-    let url: URL;
-    try {
-      url = new URL(explicit);
-    } catch {
-      throw new ConfigurationError(`SYMPHONY_NODE_URL is not a valid URL: ${JSON.stringify(explicit)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError(`SYMPHONY_NODE_URL must be http(s), got ${url.protocol}//`);
+    urlWithScheme('SYMPHONY_NODE_URL', explicit, ['http:', 'https:'], 'http://10.0.1.23:3000');
     return explicit.replace(/\/+$/, '');
   }
   const metadata = (env.ECS_CONTAINER_METADATA_URI_V4 ?? '').trim();
@@ -121,9 +106,7 @@ export async function clusterFromEnvironment(options: ClusterEnvironmentOptions 
   const secret = required(env, 'SYMPHONY_CLUSTER_SECRET', `a secret shared by every node (at least ${MIN_SECRET_LENGTH} characters) that authenticates state requests between them`);
   if (secret.length < MIN_SECRET_LENGTH) throw new ConfigurationError(`SYMPHONY_CLUSTER_SECRET must be at least ${MIN_SECRET_LENGTH} characters long`);
   const nodeId = (env.SYMPHONY_NODE_ID ?? '').trim() || randomUUID();
-  if (nodeId.startsWith('#') || Buffer.byteLength(nodeId) > MAX_NODE_ID_BYTES) {
-    throw new ConfigurationError(`SYMPHONY_NODE_ID must be at most ${MAX_NODE_ID_BYTES} bytes and not start with "#"`);
-  }
+  checkNodeId(nodeId, 'SYMPHONY_NODE_ID');
   const nodeUrl = await nodeUrlFrom(env, options.metadataTimeoutMs ?? 2_000);
   const keyPrefix = env.SYMPHONY_REDIS_PREFIX ?? 'symphony:';
   const prefix = env.SYMPHONY_S3_PREFIX ?? '';
@@ -143,7 +126,7 @@ export async function clusterFromEnvironment(options: ClusterEnvironmentOptions 
     tableName,
     region,
     endpoint: dynamoEndpoint,
-    staleAfterMs: 3 * (options.replicator?.heartbeatIntervalMs ?? 10_000),
+    staleAfterMs: 3 * (options.replicator?.leaseRenewalIntervalMs ?? 10_000),
     logger,
   });
   const bus = new RedisBus({ url, keyPrefix, logger, ...options.bus });
@@ -153,7 +136,6 @@ export async function clusterFromEnvironment(options: ClusterEnvironmentOptions 
     options: { nodeId, store: new ClusterStore(documents, bus), replicator },
     documents,
     nodeUrl,
-    databaseConfigured: (env.DATABASE_URL ?? '').trim() !== '' || (env.PGHOST ?? '').trim() !== '',
     summary: { nodeId, nodeUrl, redis: host, redisPrefix: keyPrefix, bucket, s3Prefix: prefix, table: tableName },
   };
 }

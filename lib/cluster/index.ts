@@ -2,14 +2,14 @@
 // that single-node apps never load the AWS SDK or ioredis (optional peer dependencies).
 export { clusterFromEnvironment, type ClusterEnvironmentOptions, type ClusterSetup } from './environment.js';
 export { CLUSTER_VARIABLES, isClusterConfigured } from './cluster-mode.js';
-export { ClusterReplicator, type ClusterReplicatorOptions } from './cluster-replicator.js';
-export { ClusterStore } from './cluster-store.js';
-export { RedisBus, type RedisBusOptions } from './redis-bus.js';
-export { DynamoDbRegistry, ensureRegistryTable, LEASE_SORT_KEY, type DynamoDbRegistryOptions } from './dynamodb-registry.js';
-export { S3Store, s3ClientConfig, type S3StoreOptions } from '../storage/s3-store.js';
-export { NoWriterError, UnpublishedUpdatesError } from './errors.js';
-export { StateHandoffError, STATE_ROUTE_PREFIX } from './state-handoff.js';
-export type { RoomBus, RoomBusListener, RoomLogBounds, RoomLogEntry, RoomLogTail } from './room-bus.js';
-export type { NodeAddress, RoomEntry, RoomHolder, RoomRegistry, WriterLease } from './room-registry.js';
-export type { BusMessage } from './messages.js';
-export type { ClusterView } from './replicator.js';
+export { ClusterReplicator, type ClusterReplicatorOptions } from './replication/cluster-replicator.js';
+export { ClusterStore } from './replication/cluster-store.js';
+export { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
+export { DynamoDbRegistry, ensureRegistryTable, LEASE_SORT_KEY, type DynamoDbRegistryOptions } from './adapters/dynamodb-registry.js';
+export { S3Store, s3ClientConfig, type S3StoreOptions } from './adapters/s3-store.js';
+export { NoWriterError, UnpublishedUpdatesError } from './replication/errors.js';
+export { StateHandoffError, STATE_ROUTE_PREFIX } from './replication/state-handoff.js';
+export type { RoomBus, RoomBusListener, RoomLogBounds, RoomLogEntry, RoomLogTail } from './replication/room-bus.js';
+export type { NodeAddress, RoomEntry, RoomHolder, RoomRegistry, WriterLease } from './replication/room-registry.js';
+export type { BusMessage } from './replication/messages.js';
+export type { ClusterView } from '../core/replicator.js';

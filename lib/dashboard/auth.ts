@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../core/logger.js';
+import { bearerToken, secretsMatch } from '../util/bearer-token.js';
 import type { DashboardRequest } from './http.js';
 import type { DashboardAuthorize } from './options.js';
 
@@ -9,13 +9,8 @@ import type { DashboardAuthorize } from './options.js';
  * `authorize`) is a refusal.
  */
 export function createAuthorizer(token: string | null, authorize: DashboardAuthorize | null, logger: Logger): (request: DashboardRequest) => Promise<boolean> {
-  // Comparing digests keeps the comparison constant-time whatever the candidate's length.
-  const expected = token === null ? null : digest(token);
   return async (request) => {
-    if (expected !== null) {
-      const presented = bearerToken(request.raw.headers.authorization);
-      if (presented !== null && timingSafeEqual(digest(presented), expected)) return true;
-    }
+    if (token !== null && secretsMatch(bearerToken(request.raw.headers.authorization), token)) return true;
     if (authorize === null) return false;
     try {
       return (await authorize(request.raw, request.context)) === true;
@@ -24,13 +19,4 @@ export function createAuthorizer(token: string | null, authorize: DashboardAutho
       return false;
     }
   };
-}
-
-function bearerToken(header: string | undefined): string | null {
-  const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
-  return match ? match[1] : null;
-}
-
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }

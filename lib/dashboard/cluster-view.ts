@@ -1,5 +1,5 @@
-import type { ClusterView } from '../cluster/replicator.js';
-import type { Symphony } from '../symphony.js';
+import type { ClusterView } from '../core/replicator.js';
+import type { Symphony } from '../core/symphony.js';
 
 /** Where one room lives in the cluster: the nodes holding it and the one writing its checkpoints. */
 export type RoomPlacement = Pick<ClusterView['rooms'][number], 'holders' | 'writer'>;

@@ -1,8 +1,8 @@
-import { SymphonyError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
-import { MetadataRecorder } from '../metadata/recorder.js';
-import type { Symphony } from '../symphony.js';
+import { SymphonyError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { MetadataStore } from './metadata/metadata-store.js';
+import { MetadataRecorder } from './metadata/recorder.js';
+import type { Symphony } from '../core/symphony.js';
 import { createAuthorizer } from './auth.js';
 import { ClusterViewCache } from './cluster-view.js';
 import { EventHub } from './event-stream.js';
@@ -62,7 +62,7 @@ export class Dashboard {
       symphony,
       this.sampler,
       {
-        heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+        eventStreamKeepAliveMs: this.options.eventStreamKeepAliveMs,
         replayEvents: this.options.replayEvents,
         replayWindowMs: this.options.replayWindowMs,
         maxBufferedBytes: this.options.maxEventStreamBufferBytes,

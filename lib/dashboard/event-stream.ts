@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
-import type { Logger } from '../logger.js';
-import type { Symphony } from '../symphony.js';
+import type { Logger } from '../core/logger.js';
+import type { Symphony } from '../core/symphony.js';
 import type { StreamingBody } from './http.js';
 import type { StatsSampler } from './stats.js';
 
@@ -16,7 +16,7 @@ export interface RoomUpdate {
 }
 
 export interface EventHubOptions {
-  readonly heartbeatIntervalMs: number;
+  readonly eventStreamKeepAliveMs: number;
   readonly replayEvents: number;
   readonly replayWindowMs: number;
   readonly maxBufferedBytes: number;
@@ -32,7 +32,7 @@ const RECONNECT_DELAY_MS = 2_000;
  * - `rooms` `{ updated, unloaded }`: rooms loaded, changed or unloaded since the previous sample.
  *   Only these carry ids; after a reconnect with `Last-Event-ID`, the ones missed are replayed;
  * - `totals`: `DashboardStats`, once per sample;
- * and a `: heartbeat` comment every `heartbeatIntervalMs`.
+ * and a `: heartbeat` comment every `eventStreamKeepAliveMs`.
  *
  * Room changes are found by comparing the loaded rooms with the previous sample, once per sample
  * interval, rather than by listening to every update: the cost does not depend on the traffic.
@@ -83,7 +83,7 @@ export class EventHub {
     this.idleSince = null;
     response.once('close', () => this.remove(client));
     target.once('error', () => this.remove(client));
-    this.heartbeat ??= setInterval(() => this.broadcast(': heartbeat\n\n'), this.options.heartbeatIntervalMs);
+    this.heartbeat ??= setInterval(() => this.broadcast(': heartbeat\n\n'), this.options.eventStreamKeepAliveMs);
     this.heartbeat.unref();
 
     client.write(`retry: ${RECONNECT_DELAY_MS}\n\n`);

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import { ConfigurationError } from '../errors.js';
-import { createJsonLogger, type Logger } from '../logger.js';
-import { EmbeddedMetadataStore } from '../metadata/embedded-store.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
-import { positiveInteger } from '../metadata/option-checks.js';
-import type { MetadataRecorderOptions } from '../metadata/recorder.js';
+import { ConfigurationError } from '../core/errors.js';
+import { createJsonLogger, type Logger } from '../core/logger.js';
+import { EmbeddedMetadataStore } from './metadata/embedded-store.js';
+import type { MetadataStore } from './metadata/metadata-store.js';
+import { positiveInteger } from '../util/config-checks.js';
+import type { MetadataRecorderOptions } from './metadata/recorder.js';
 
 /**
  * Decides whether a request may read the dashboard, e.g. from the host app's admin session.
@@ -46,7 +46,7 @@ export interface DashboardOptions {
    * balancers close connections idle for 30–60 s; the heartbeat keeps a quiet stream open.
    * @default 15_000
    */
-  heartbeatIntervalMs?: number;
+  eventStreamKeepAliveMs?: number;
   /** Room events kept so a page reconnecting with `Last-Event-ID` misses nothing. @default 1_000 */
   replayEvents?: number;
   /**
@@ -84,7 +84,7 @@ export interface ResolvedDashboardOptions {
   readonly uiDirectory: string | null;
   readonly sampleIntervalMs: number;
   readonly historySamples: number;
-  readonly heartbeatIntervalMs: number;
+  readonly eventStreamKeepAliveMs: number;
   readonly replayEvents: number;
   readonly replayWindowMs: number;
   readonly maxEventStreamBufferBytes: number;
@@ -110,7 +110,7 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
     uiDirectory: options.uiDirectory ?? null,
     sampleIntervalMs: positiveInteger('sampleIntervalMs', options.sampleIntervalMs ?? 1_000),
     historySamples: positiveInteger('historySamples', options.historySamples ?? 600),
-    heartbeatIntervalMs: positiveInteger('heartbeatIntervalMs', options.heartbeatIntervalMs ?? 15_000),
+    eventStreamKeepAliveMs: positiveInteger('eventStreamKeepAliveMs', options.eventStreamKeepAliveMs ?? 15_000),
     replayEvents: positiveInteger('replayEvents', options.replayEvents ?? 1_000),
     replayWindowMs: positiveInteger('replayWindowMs', options.replayWindowMs ?? 60_000),
     maxEventStreamBufferBytes: positiveInteger('maxEventStreamBufferBytes', options.maxEventStreamBufferBytes ?? 1_048_576),

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../core/logger.js';
 import type { DashboardResponse } from './http.js';
 
 interface PageFile {

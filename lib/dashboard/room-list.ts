@@ -1,8 +1,9 @@
-import type { Logger } from '../logger.js';
-import type { MetadataStore, RoomRecord, RoomSortKey, RoomSummary } from '../metadata/metadata-store.js';
-import { roomComparator } from '../metadata/room-order.js';
-import type { Symphony } from '../symphony.js';
-import type { RoomInfo } from '../types.js';
+import type { Logger } from '../core/logger.js';
+import type { MetadataStore, RoomRecord, RoomSortKey, RoomSummary } from './metadata/metadata-store.js';
+import { roomComparator } from './metadata/room-order.js';
+import type { Symphony } from '../core/symphony.js';
+import type { RoomInfo } from '../core/types.js';
+import { earliestOrNull, latestOrNull } from '../util/dates.js';
 import { BadRequestError } from './http.js';
 
 /** A room as the dashboard lists it: live figures when it is loaded here, recorded ones otherwise. */
@@ -165,8 +166,8 @@ export function storedItem(record: RoomSummary & { nodes?: readonly string[] }):
 export function combine(live: RoomListItem, record: RoomRecord): RoomListItem {
   return {
     ...live,
-    firstActivityAt: earliest(live.firstActivityAt, record.firstActivityAt),
-    lastCheckpointAt: latest(live.lastCheckpointAt, record.lastCheckpointAt),
+    firstActivityAt: earliestOrNull(live.firstActivityAt, record.firstActivityAt),
+    lastCheckpointAt: latestOrNull(live.lastCheckpointAt, record.lastCheckpointAt),
     peakConnections: Math.max(live.peakConnections, record.peakConnections),
     nodes: [...new Set([...live.nodes, ...record.nodes])].sort(),
   };
@@ -174,14 +175,4 @@ export function combine(live: RoomListItem, record: RoomRecord): RoomListItem {
 
 export function unavailable(error: unknown): { available: false; error: string } {
   return { available: false, error: error instanceof Error ? error.message : String(error) };
-}
-
-function earliest(a: Date | null, b: Date | null): Date | null {
-  if (a === null || b === null) return a ?? b;
-  return a <= b ? a : b;
-}
-
-function latest(a: Date | null, b: Date | null): Date | null {
-  if (a === null || b === null) return a ?? b;
-  return a >= b ? a : b;
 }

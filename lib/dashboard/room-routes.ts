@@ -1,7 +1,7 @@
-import { InvalidRoomNameError } from '../errors.js';
-import { validateRoomName } from '../http/room-name.js';
-import type { MetadataStore, RoomRecord, SessionRecord } from '../metadata/metadata-store.js';
-import type { Symphony } from '../symphony.js';
+import { InvalidRoomNameError } from '../core/errors.js';
+import { validateRoomName } from '../core/http/room-name.js';
+import type { MetadataStore, RoomRecord, SessionRecord } from './metadata/metadata-store.js';
+import type { Symphony } from '../core/symphony.js';
 import type { ClusterViewCache } from './cluster-view.js';
 import { failure, json, type DashboardResponse } from './http.js';
 import { combine, liveItem, storedItem, unavailable, type RoomListItem, type RoomListResult } from './room-list.js';

@@ -1,5 +1,5 @@
-import type { MetadataRecorder, MetadataRecorderStats } from '../metadata/recorder.js';
-import type { Symphony } from '../symphony.js';
+import type { MetadataRecorder, MetadataRecorderStats } from './metadata/recorder.js';
+import type { Symphony } from '../core/symphony.js';
 
 /** One point of the page's chart. */
 export interface DashboardSample {

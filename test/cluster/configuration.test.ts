@@ -47,22 +47,9 @@ describe('cluster configuration from the environment', () => {
       assert.equal(setup.documents.bucket, 'symphony-docs');
       assert.match(setup.documents.key('room'), /^rooms\//);
       assert.equal(setup.options.store.documents, setup.documents, 'Symphony reads rooms through S3 plus the log');
-      assert.equal(setup.databaseConfigured, true);
       assert.equal(JSON.stringify(setup.summary).includes(complete.SYMPHONY_CLUSTER_SECRET!), false, 'the summary holds no secret');
     } finally {
       await dispose(setup);
-    }
-  });
-
-  it('reports a database configured the AWS way (PGHOST), and none without', async () => {
-    const withPg = await clusterFromEnvironment({ env: { ...complete, PGHOST: 'db.internal' } });
-    const without = await clusterFromEnvironment({ env: complete });
-    try {
-      assert.equal(withPg?.databaseConfigured, true);
-      assert.equal(without?.databaseConfigured, false);
-    } finally {
-      await dispose(withPg);
-      await dispose(without);
     }
   });
 

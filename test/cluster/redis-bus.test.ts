@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { RedisBus, type BusMessage, type RoomBusListener } from '../../lib/cluster/index.js';
-import { LogPosition } from '../../lib/cluster/log-position.js';
-import { decodeMessage, encodeMessage, encodeUpdateMessage, MalformedMessageError } from '../../lib/cluster/messages.js';
+import { LogPosition } from '../../lib/cluster/replication/log-position.js';
+import { decodeMessage, encodeMessage, encodeUpdateMessage, MalformedMessageError } from '../../lib/cluster/replication/messages.js';
 import { waitFor } from '../support/wait-for.js';
 import { RedisProcess, uniquePrefix } from './support/infrastructure.js';
 

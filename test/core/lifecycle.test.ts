@@ -88,7 +88,7 @@ describe('room lifecycle', () => {
     });
     const events: string[] = [];
     server.symphony.events.on('roomLoaded', ({ name }) => events.push(`loaded ${name}`));
-    server.symphony.events.on('roomUnloaded', ({ name }) => events.push(`unloaded ${name}`));
+    server.symphony.events.on('roomUnloaded', ({ room }) => events.push(`unloaded ${room}`));
     try {
       const alice = clients.open(server.url, 'hooks');
       await alice.synced();

@@ -29,7 +29,7 @@ describe('limits', () => {
         maxDocumentBytes: 8_192,
         maxConnectionsPerRoom: 3,
         maxBufferedBytes: 64 * 1024,
-        heartbeatIntervalMs: 100,
+        pingIntervalMs: 100,
         maxRoomNameLength: 32,
       },
     });

@@ -72,7 +72,7 @@ describe('persistence', () => {
     }
   });
 
-  it('never loses an update that reached the server 200 ms before kill -9', async () => {
+  it('never loses an update that reached the server 100 ms before kill -9', async () => {
     const env = { SYMPHONY_DATA_DIR: dataDirectory };
     const first = await startExample('express', env);
     try {
@@ -81,7 +81,7 @@ describe('persistence', () => {
       await Promise.all([alice.synced(), witness.synced()]);
       alice.doc.getText('body').insert(0, 'written just before the crash');
       await waitFor(() => witness.doc.getText('body').length > 0, 'the server relayed the update');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, 100));
       await first.kill();
     } finally {
       clients.destroyAll();

@@ -25,7 +25,7 @@ for (const framework of frameworks) {
     };
 
     before(async () => {
-      app = await startDashboardServer(framework, { dashboard: { sampleIntervalMs: 50, heartbeatIntervalMs: 100 } });
+      app = await startDashboardServer(framework, { dashboard: { sampleIntervalMs: 50, eventStreamKeepAliveMs: 100 } });
     });
     after(async () => {
       for (const reader of readers) reader.close();

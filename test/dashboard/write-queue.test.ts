@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { RoomWrite } from '../../lib/index.js';
-import { WriteQueue } from '../../lib/metadata/write-queue.js';
+import { WriteQueue } from '../../lib/dashboard/metadata/write-queue.js';
 
 const at = (seconds: number) => new Date(Date.parse('2026-03-01T12:00:00Z') + seconds * 1000);
 const room = (name: string, seconds: number, peak = 0): RoomWrite => ({

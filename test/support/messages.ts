@@ -1,6 +1,6 @@
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { awarenessFrame, syncStep1Frame, syncUpdateFrame } from '../../lib/protocol/frames.js';
+import { awarenessFrame, syncStep1Frame, syncUpdateFrame } from '../../lib/core/protocol/frames.js';
 
 /** Well-formed y-websocket messages, built with Yjs itself, for protocol-level tests. */
 export function updateMessage(change: (doc: Y.Doc) => void): Uint8Array {

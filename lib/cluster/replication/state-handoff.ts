@@ -1,0 +1,133 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from '../../core/logger.js';
+import { bearerToken, secretsMatch } from '../../util/bearer-token.js';
+
+/** The internal route peers fetch a room's state from: `GET /_symphony/rooms/<room>/state`. */
+export const STATE_ROUTE_PREFIX = '/_symphony/rooms/';
+const STATE_ROUTE_SUFFIX = '/state';
+/** Response header carrying the log position the returned state covers. */
+export const LOG_POSITION_HEADER = 'x-symphony-log-position';
+
+/** A room's state as one node hands it to another. */
+export interface RoomSnapshot {
+  readonly state: Uint8Array;
+  /** Every entry of the room's log up to this sequence number is in `state`. */
+  readonly logPosition: number;
+}
+
+/** Whether an `Authorization` header carries the cluster's shared secret as a bearer token. */
+export function secretMatches(header: string | undefined, secret: string): boolean {
+  return secretsMatch(bearerToken(header), secret);
+}
+
+function roomOfPath(url: string | undefined): string | null | undefined {
+  const path = (url ?? '').split('?', 1)[0];
+  if (!path.startsWith(STATE_ROUTE_PREFIX)) return undefined;
+  if (!path.endsWith(STATE_ROUTE_SUFFIX)) return null;
+  try {
+    const room = decodeURIComponent(path.slice(STATE_ROUTE_PREFIX.length, -STATE_ROUTE_SUFFIX.length));
+    return room.length > 0 ? room : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Serves the internal state route on the host app's own HTTP server, ahead of the app's request
+ * handlers: the `request` listeners registered so far are wrapped (as engine.io's `attach` does),
+ * so the app never sees these requests and needs no route for them. Returns a function that
+ * restores the original listeners.
+ */
+export function serveRoomState(
+  server: Server,
+  options: { secret: string; logger: Logger; snapshot: (room: string) => RoomSnapshot | null },
+): () => void {
+  const original = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  const listener = (request: IncomingMessage, response: ServerResponse) => {
+    const room = roomOfPath(request.url);
+    if (room === undefined) {
+      for (const handler of original) handler.call(server, request, response);
+      return;
+    }
+    respond(request, response, room, options);
+  };
+  server.on('request', listener);
+  return () => {
+    server.off('request', listener);
+    for (const handler of original) server.on('request', handler);
+  };
+}
+
+function respond(
+  request: IncomingMessage,
+  response: ServerResponse,
+  room: string | null,
+  options: { secret: string; logger: Logger; snapshot: (room: string) => RoomSnapshot | null },
+): void {
+  const end = (status: number, message: string) => {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+    response.end(message);
+  };
+  if (!secretMatches(request.headers.authorization, options.secret)) {
+    options.logger.warn({ remoteAddress: request.socket.remoteAddress, url: request.url }, 'refused a state request with a wrong cluster secret');
+    return end(401, 'unauthorized');
+  }
+  if (request.method !== 'GET') return end(405, 'method not allowed');
+  if (room === null) return end(404, 'not found');
+  const snapshot = options.snapshot(room);
+  if (!snapshot) return end(404, 'room not held by this node');
+  response.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': snapshot.state.byteLength,
+    'cache-control': 'no-store',
+    [LOG_POSITION_HEADER]: String(snapshot.logPosition),
+  });
+  response.end(snapshot.state);
+}
+
+/** Why a peer did not hand a room over. */
+export class StateHandoffError extends Error {
+  constructor(
+    readonly url: string,
+    readonly room: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`fetching room "${room}" from ${url} failed: ${reason}`, options);
+    this.name = 'StateHandoffError';
+  }
+}
+
+/**
+ * Fetches a room's state from a peer. Resolves to null when the peer does not hold the room (any
+ * more); rejects with a `StateHandoffError` on any other failure, including the timeout.
+ */
+export async function fetchRoomState(peerUrl: string, room: string, secret: string, timeoutMs: number): Promise<RoomSnapshot | null> {
+  const url = `${peerUrl.replace(/\/+$/, '')}${STATE_ROUTE_PREFIX}${encodeURIComponent(room)}${STATE_ROUTE_SUFFIX}`;
+  let response: Response;
+  let body: ArrayBuffer;
+  try {
+    // One signal for the whole exchange: a peer that sends headers and then stalls the body also times out.
+    const signal = AbortSignal.timeout(timeoutMs);
+    response = await fetch(url, { headers: { authorization: `Bearer ${secret}` }, signal });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new StateHandoffError(peerUrl, room, `HTTP ${response.status}`);
+    }
+    body = await response.arrayBuffer();
+  } catch (error) {
+    if (error instanceof StateHandoffError) throw error;
+    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+    throw new StateHandoffError(peerUrl, room, reason, { cause: error });
+  }
+  const logPosition = Number(response.headers.get(LOG_POSITION_HEADER));
+  if (!Number.isSafeInteger(logPosition) || logPosition < 0) {
+    throw new StateHandoffError(peerUrl, room, `missing or invalid ${LOG_POSITION_HEADER} header`);
+  }
+  return { state: new Uint8Array(body), logPosition };
+}

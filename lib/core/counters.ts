@@ -1,0 +1,26 @@
+/** Totals of one Symphony instance (a process may run several), read by `symphony.stats()`, the dashboard and the metrics endpoint. */
+export interface Counters {
+  messagesIn: number;
+  messagesOut: number;
+  connectionsOpened: number;
+  connectionsRejected: number;
+  protocolErrors: number;
+  droppedReadOnlyUpdates: number;
+  checkpoints: number;
+  checkpointFailures: number;
+  roomLoadFailures: number;
+}
+
+export function createCounters(): Counters {
+  return {
+    messagesIn: 0,
+    messagesOut: 0,
+    connectionsOpened: 0,
+    connectionsRejected: 0,
+    protocolErrors: 0,
+    droppedReadOnlyUpdates: 0,
+    checkpoints: 0,
+    checkpointFailures: 0,
+    roomLoadFailures: 0,
+  };
+}
