@@ -28,7 +28,7 @@ export {
   RoomLoadError,
   SymphonyError,
 } from './core/errors.js';
-export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './core/logger.js';
+export { createJsonLogger, silentLogger, type JsonLoggerOptions, type Logger, type LogLevel } from './core/logger.js';
 export type {
   CheckpointTicket,
   ClusterView,

@@ -1,5 +1,5 @@
 import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
-import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, shortId } from './format.js';
+import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, roomState, shortId } from './format.js';
 import type { RoomDetails, RoomsEvent } from './types.js';
 
 /** Live changes reload the open room at most this often. */
@@ -106,7 +106,7 @@ export class RoomView {
       return box;
     };
     byId('rv-facts').replaceChildren(
-      fact('State', room.loaded ? (room.unsaved ? 'live · unsaved changes' : 'live') : 'stored'),
+      fact('State', room.unsaved ? `${roomState(room).label} · unsaved changes` : roomState(room).label),
       fact('Users now', String(room.connections)),
       fact('Peak users', String(room.peakConnections)),
       fact('Document', formatBytes(room.documentBytes)),

@@ -71,7 +71,7 @@ export interface SymphonyOptions extends SymphonyHooks {
   unloadGraceMs?: number;
   /** Resource limits; see `SymphonyLimits` for defaults and reasons. */
   limits?: SymphonyLimits;
-  /** A pino-compatible logger. @default JSON lines on stderr at level info */
+  /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
   /** This node's id, shown on the dashboard and in cluster mode. @default a random UUID */
   nodeId?: string;

@@ -365,8 +365,9 @@ export class Symphony {
 }
 
 /**
- * Mounts Symphony's WebSocket endpoint (the y-websocket protocol) into an existing HTTP server,
- * such as the one `app.listen()` returns in Express or Koa.
+ * Mounts Symphony's WebSocket endpoint (the y-websocket protocol) into an existing HTTP server:
+ * `http.createServer(app)` for Express, `createKoaServer(app)` from `symphony/koa` for Koa (Koa's
+ * own `app.listen()` never reaches middleware added after it, such as the health route).
  */
 export function attachSymphony(httpServer: Server, options: SymphonyOptions = {}): Symphony {
   return new Symphony(httpServer, options);

@@ -72,7 +72,7 @@ export interface DashboardOptions {
    * @default 2_000
    */
   clusterViewMaxAgeMs?: number;
-  /** A pino-compatible logger. @default JSON lines on stderr at level info */
+  /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
 }
 

@@ -6,6 +6,8 @@ import { ClientPool } from '../support/clients.js';
 import { startExample, type ExampleProcess } from '../support/example-process.js';
 import { waitFor } from '../support/wait-for.js';
 
+const ADMIN_TOKEN = 'examples-test-admin-token';
+
 for (const name of ['express', 'koa'] as const) {
   describe(`the ${name} example`, () => {
     let example: ExampleProcess;
@@ -14,7 +16,7 @@ for (const name of ['express', 'koa'] as const) {
 
     before(async () => {
       dataDirectory = await mkdtemp(join(tmpdir(), `symphony-${name}-`));
-      example = await startExample(name, { SYMPHONY_DATA_DIR: dataDirectory });
+      example = await startExample(name, { SYMPHONY_DATA_DIR: dataDirectory, SYMPHONY_ADMIN_TOKEN: ADMIN_TOKEN });
     });
 
     after(async () => {
@@ -31,6 +33,14 @@ for (const name of ['express', 'koa'] as const) {
 
     it('answers /healthz with 200 while accepting', async () => {
       assert.equal((await fetch(`${example.baseUrl}/healthz`)).status, 200);
+    });
+
+    it('serves the dashboard at /admin/ behind SYMPHONY_ADMIN_TOKEN', async () => {
+      assert.equal((await fetch(`${example.baseUrl}/admin/api/stats`)).status, 401);
+      const stats = await fetch(`${example.baseUrl}/admin/api/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(stats.status, 200);
+      assert.equal(typeof ((await stats.json()) as { rooms: unknown }).rooms, 'number');
+      assert.equal((await fetch(`${example.baseUrl}/admin/`)).status, 200);
     });
 
     it('lets two stock clients edit a room together', async () => {

@@ -41,7 +41,8 @@ describe('the dashboard page in a real browser', function () {
       documentBytes: 500 + ((i * 7919) % 90_000),
       documentBytesAt: new Date(now - 600_000),
       peakConnections: 1 + (i % 9),
-      lastCheckpointAt: new Date(now - 600_000 - i * 37_000),
+      // The first room was visited but never changed, so never checkpointed.
+      lastCheckpointAt: i === 0 ? null : new Date(now - 600_000 - i * 37_000),
     }));
     await metadata.write({ nodeId: 'earlier-run', at: new Date(), nodeStartedAt: null, rooms, sessions: [] });
     app = await startDashboardServer('express', { dashboard: { metadata, uiDirectory, sampleIntervalMs: 250 } });
@@ -101,6 +102,13 @@ describe('the dashboard page in a real browser', function () {
     await page.locator('#app').waitFor({ state: 'visible' });
     // The refused first attempt was logged by the browser; nothing else may be.
     pageErrors.length = 0;
+  });
+
+  it('labels rooms saved in the store "stored", and a room that never reached a checkpoint "never saved"', async () => {
+    await page.waitForSelector('.room-row[data-room="design-0000"]');
+    assert.equal(await cellOf('design-0000', '.pill'), 'never saved');
+    assert.equal(await cellOf('sprint-0001', '.pill'), 'stored');
+    assert.match((await page.locator('#t-checkpoints').textContent()) ?? '', /^0 checkpoints$/);
   });
 
   it('keeps the Nodes panel hidden on a single node', async () => {

@@ -28,7 +28,7 @@ export interface PostgresMetadataStoreOptions {
   nodeTimeoutMs?: number;
   /** Ended sessions older than this are deleted, hourly. @default 2_592_000_000 (30 days) */
   sessionRetentionMs?: number;
-  /** Where pool errors (a dropped idle connection) are logged. @default JSON lines on stderr */
+  /** Where pool errors (a dropped idle connection) are logged. @default `createJsonLogger()` */
   logger?: Logger;
 }
 
