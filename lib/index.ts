@@ -1,3 +1,6 @@
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
 export { attachSymphony, Symphony, type SymphonyStats } from './symphony.js';
 export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './options.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './protocol/close-codes.js';
@@ -37,9 +40,9 @@ export type {
   RoomReplica,
   RoomReplicator,
 } from './cluster/replicator.js';
-// Cluster mode itself lives in 'symphony/cluster', so the core never loads the AWS SDK or ioredis.
+// Cluster mode itself lives in 'symphony-collab/cluster', so the core never loads the AWS SDK or ioredis.
 export { isClusterConfigured } from './cluster/cluster-mode.js';
-// The developer dashboard: framework-agnostic handlers (mounted by 'symphony/express' and 'symphony/koa') and its metadata stores.
+// The developer dashboard: framework-agnostic handlers (mounted by 'symphony-collab/express' and 'symphony-collab/koa') and its metadata stores.
 export { createDashboard, Dashboard } from './dashboard/dashboard.js';
 export type { DashboardAuthorize, DashboardOptions } from './dashboard/options.js';
 export { isStreamingBody, type DashboardRequest, type DashboardResponse, type StreamingBody } from './dashboard/http.js';

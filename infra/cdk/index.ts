@@ -1,4 +1,4 @@
-// The `symphony/cdk` entry point: deploy a host app with Symphony attached to AWS.
+// The `symphony-collab/cdk` entry point: deploy a host app with Symphony attached to AWS.
 export { SymphonyService, CONTAINER_NAME, DASHBOARD_PATH } from './symphony-service.js';
 export type { SymphonyServiceProps, DatabaseSslMode } from './props.js';
 export {

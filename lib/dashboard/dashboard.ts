@@ -176,7 +176,7 @@ function header(request: DashboardRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The dashboard for one Symphony instance; mount it with `dashboardRouter` from `symphony/express` or `symphony/koa`. */
+/** The dashboard for one Symphony instance; mount it with `dashboardRouter` from `symphony-collab/express` or `symphony-collab/koa`. */
 export function createDashboard(symphony: Symphony, options: DashboardOptions): Dashboard {
   return new Dashboard(symphony, options);
 }
