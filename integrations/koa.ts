@@ -1,3 +1,7 @@
+/**
+ * Koa adapters: the health middleware and the developer dashboard's middleware.
+ * @module symphony-collab/koa
+ */
 // Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />
@@ -36,6 +40,7 @@ export type KoaDashboardOptions = Omit<DashboardOptions, 'authorize'> & {
 /** Koa middleware serving the dashboard; `close()` stops its timers, streams and recorder. */
 export interface DashboardMiddleware extends Middleware {
   readonly dashboard: Dashboard;
+  /** Flushes the metadata recorder and stops the dashboard's timers and event streams. */
   close(): Promise<void>;
 }
 

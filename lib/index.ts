@@ -1,3 +1,8 @@
+/**
+ * The server core: `attachSymphony`, its options, storage, errors, and the developer dashboard's
+ * framework-agnostic handlers and metadata stores.
+ * @module symphony-collab
+ */
 // Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />
@@ -17,7 +22,7 @@ export type {
   SymphonyHooks,
   UpdateOrigin,
 } from './types.js';
-export type { SymphonyEventMap } from './events.js';
+export type { SymphonyEventMap, SymphonyEvents } from './events.js';
 export type { DocumentStore } from './storage/document-store.js';
 export { FileStore, type FileStoreOptions } from './storage/file-store.js';
 export { MemoryStore } from './storage/memory-store.js';

@@ -4,13 +4,19 @@
  * object first (room, connection, error) and a stable message second.
  */
 export interface Logger {
+  /** Detail for tracing one room or connection; not written at the default level. */
   debug(context: object, message: string): void;
+  /** Lifecycle: start, rooms loaded and unloaded, checkpoints, shutdown. */
   info(context: object, message: string): void;
+  /** Something refused or failed that Symphony recovers from: a bad client, a checkpoint to retry. */
   warn(context: object, message: string): void;
+  /** A failure an operator should look at: a room that cannot be loaded or saved. */
   error(context: object, message: string): void;
+  /** A logger that adds `bindings` to every record, as pino's `child`; without it Symphony logs to this logger unchanged. */
   child?(bindings: object): Logger;
 }
 
+/** The least severe level `createJsonLogger` writes; `silent` writes nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const levels: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
@@ -56,6 +62,7 @@ export function createJsonLogger(options: { level?: LogLevel; bindings?: object;
   };
 }
 
+/** A logger that writes nothing, for tests and for apps that report through events and hooks instead. */
 export const silentLogger: Logger = {
   debug() {},
   info() {},

@@ -9,6 +9,7 @@ import type { RoomEntry, RoomRegistry } from './room-registry.js';
 import { LEASE_SORT_KEY } from './dynamodb-registry.js';
 import { fetchRoomState, serveRoomState } from './state-handoff.js';
 
+/** Options of `ClusterReplicator`: the bus and registry it coordinates through, and its timings. */
 export interface ClusterReplicatorOptions {
   /** The rooms' durable logs and fan-out channels (Redis). */
   bus: RoomBus;

@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { ClusterView } from './replicator.js';
 import type { NodeAddress, RoomEntry, RoomHolder, RoomRegistry, WriterLease } from './room-registry.js';
 
+/** Options of `DynamoDbRegistry`; only `tableName` is required. */
 export interface DynamoDbRegistryOptions {
   /** The registry table: partition key `room` (S), sort key `node` (S), TTL attribute `expiresAt`. */
   tableName: string;

@@ -9,6 +9,7 @@ import { DynamoDbRegistry } from './dynamodb-registry.js';
 import { MAX_NODE_ID_BYTES } from './messages.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
 
+/** Options of `clusterFromEnvironment`, besides the variables it reads (`CLUSTER_VARIABLES`). */
 export interface ClusterEnvironmentOptions {
   /** Where the variables are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -23,11 +24,13 @@ export interface ClusterEnvironmentOptions {
   metadataTimeoutMs?: number;
 }
 
+/** What `clusterFromEnvironment` built: the options to attach with, and what the host app may show or reuse. */
 export interface ClusterSetup {
   /** Spread into `attachSymphony`'s options: `attachSymphony(server, { ...cluster.options, logger })`. */
   readonly options: { readonly nodeId: string; readonly store: ClusterStore; readonly replicator: ClusterReplicator };
   /** Where checkpoints go (the store's `documents`). */
   readonly documents: S3Store;
+  /** The URL other nodes reach this one at (`SYMPHONY_NODE_URL`, or derived on Fargate). */
   readonly nodeUrl: string;
   /** Whether a Postgres database is configured (`DATABASE_URL`, or `PGHOST` as on AWS), for the dashboard's metadata. */
   readonly databaseConfigured: boolean;

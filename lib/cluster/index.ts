@@ -1,5 +1,8 @@
-// Cluster mode: `import { clusterFromEnvironment } from 'symphony-collab/cluster'`. A separate entry, so
-// that single-node apps never load the AWS SDK or ioredis (optional peer dependencies).
+/**
+ * Cluster mode: `import { clusterFromEnvironment } from 'symphony-collab/cluster'`. A separate entry, so
+ * that single-node apps never load the AWS SDK or ioredis (optional peer dependencies).
+ * @module symphony-collab/cluster
+ */
 // Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />

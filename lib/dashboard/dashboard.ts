@@ -74,10 +74,12 @@ export class Dashboard {
     this.clusterView = new ClusterViewCache(symphony, this.options.clusterViewMaxAgeMs);
   }
 
+  /** The latest sample: totals, rates per second and the recorder's state. */
   stats(): DashboardStats {
     return this.sampler.current();
   }
 
+  /** Answers one request (the adapters call it); failures become JSON error responses, never throws. */
   async handle(request: DashboardRequest): Promise<DashboardResponse> {
     try {
       return await this.route(request);

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../errors.js';
 import type { DocumentStore } from './document-store.js';
 import { roomFileName } from './room-file-name.js';
 
+/** Options of `S3Store`; only `bucket` is required. */
 export interface S3StoreOptions {
   /** The bucket holding the documents (at least 3 characters). */
   bucket: string;

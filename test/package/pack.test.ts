@@ -66,6 +66,13 @@ describe('the published package', function () {
     for (const file of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']) assert.ok(shipped.has(file), `the tarball lacks ${file}`);
   });
 
+  it('documents in its API reference exactly the modules it exports', async () => {
+    const manifest = JSON.parse(await readFile(join(repositoryRoot, 'package.json'), 'utf8')) as { exports: Record<string, { types: string }> };
+    const typedoc = JSON.parse(await readFile(join(repositoryRoot, 'typedoc.json'), 'utf8')) as { entryPoints: string[] };
+    const exportedSources = Object.values(manifest.exports).map((target) => target.types.replace(/^\.\/dist\//, '').replace(/\.d\.ts$/, '.ts'));
+    assert.deepEqual([...typedoc.entryPoints].sort(), exportedSources.sort());
+  });
+
   for (const framework of FRAMEWORKS) {
     describe(`in a new ${framework.name} app`, () => {
       for (const compiler of COMPILERS) {
