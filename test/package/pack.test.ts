@@ -75,9 +75,15 @@ describe('the published package', function () {
 
   for (const framework of FRAMEWORKS) {
     describe(`in a new ${framework.name} app`, () => {
+      it('installs without a warning: no install script to approve, no peer left unmet', () => {
+        assert.doesNotMatch(apps.get(framework.name)!.installOutput, /warn/i);
+      });
+
       for (const compiler of COMPILERS) {
         it(`type-checks the README's ${framework.name} snippet with ${compiler.name} (strict, module nodenext, no "types" listed)`, async () => {
-          await apps.get(framework.name)!.typeCheck(compiler, 'tsconfig.json');
+          const app = apps.get(framework.name)!;
+          // With 5.9 the check is the app's build, which the run below reuses.
+          await (compiler === COMPILERS[0] ? app.build() : app.typeCheck(compiler, 'tsconfig.json'));
         });
 
         it(`type-checks a module that imports only ${PACKAGE_NAME} with ${compiler.name}`, async () => {
@@ -87,7 +93,7 @@ describe('the published package', function () {
 
       it("runs the README's snippet: a stock provider syncs through it, a wrong token is refused, SIGTERM stops it", async () => {
         const app = apps.get(framework.name)!;
-        await app.typeCheck(COMPILERS[0], 'tsconfig.json', true);
+        await app.build();
         const port = await freePort();
         const server: ChildProcess = spawn(process.execPath, ['build/server.js'], {
           cwd: app.directory,

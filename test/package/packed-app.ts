@@ -22,6 +22,8 @@ export const COMPILERS = [
   { name: 'TypeScript 7', spec: 'typescript-7@npm:typescript@7', directory: 'typescript-7' },
 ] as const;
 
+export type Compiler = (typeof COMPILERS)[number];
+
 /**
  * npm passes its own configuration to scripts as `npm_*` variables (`npm_config_local_prefix`
  * names this repository); an npm started from `npm test` must see none of it, or it may act on
@@ -138,8 +140,12 @@ export interface AppFramework {
 export interface PackedApp {
   readonly directory: string;
   readonly framework: AppFramework;
-  /** Runs `tsc -p <project>` with one of `COMPILERS`; resolves with its output, rejects on errors. */
-  typeCheck(compiler: (typeof COMPILERS)[number], project: 'tsconfig.json' | 'tsconfig.core-only.json', emit?: boolean): Promise<string>;
+  /** What `npm install` printed (stdout and stderr). */
+  readonly installOutput: string;
+  /** Runs `tsc -p <project> --noEmit` with one of `COMPILERS`; rejects with the compiler's errors. */
+  typeCheck(compiler: Compiler, project: 'tsconfig.json' | 'tsconfig.core-only.json'): Promise<void>;
+  /** The app's build: TypeScript 5.9 type-checks the README snippet and writes build/server.js (once). */
+  build(): Promise<void>;
 }
 
 /**
@@ -157,24 +163,26 @@ export async function createApp(directory: string, tarball: string, framework: A
     'core-only.ts': CORE_ONLY_MODULE,
   };
   for (const [name, text] of Object.entries(files)) await writeFile(join(directory, name), text);
-  await npm(
+  const installed = await npm(
     ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...framework.packages, ...COMPILERS.map((compiler) => compiler.spec)],
     directory,
     180_000,
   );
+  const compile = async (compiler: Compiler, project: string, emit: boolean): Promise<void> => {
+    const tsc = join(directory, 'node_modules', compiler.directory, 'bin', 'tsc');
+    try {
+      await run(process.execPath, [tsc, '-p', project, '--pretty', 'false', ...(emit ? [] : ['--noEmit'])], { cwd: directory, timeout: 120_000 });
+    } catch (cause) {
+      const { stdout = '', stderr = '' } = cause as { stdout?: string; stderr?: string };
+      throw new Error(`${compiler.name} found errors in ${framework.name}-app/${project}:\n${stdout}${stderr}`, { cause });
+    }
+  };
+  let built: Promise<void> | undefined;
   return {
     directory,
     framework,
-    async typeCheck(compiler, project, emit = false) {
-      const tsc = join(directory, 'node_modules', compiler.directory, 'bin', 'tsc');
-      const args = [tsc, '-p', project, '--pretty', 'false', ...(emit ? [] : ['--noEmit'])];
-      try {
-        const { stdout } = await run(process.execPath, args, { cwd: directory, timeout: 120_000 });
-        return stdout;
-      } catch (cause) {
-        const { stdout = '', stderr = '' } = cause as { stdout?: string; stderr?: string };
-        throw new Error(`${compiler.name} found errors in ${framework.name}-app/${project}:\n${stdout}${stderr}`, { cause });
-      }
-    },
+    installOutput: installed.stdout + installed.stderr,
+    typeCheck: (compiler, project) => compile(compiler, project, false),
+    build: () => (built ??= compile(COMPILERS[0], 'tsconfig.json', true)),
   };
 }
