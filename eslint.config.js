@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk.out/', '**/build/', 'test-output/', 'bench/output/', '.symphony-data/'] },
+  { ignores: ['node_modules/', 'dist/', 'docs/api/', 'cdk.out/', '**/build/', 'test-output/', 'bench/output/', '.symphony-data/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
