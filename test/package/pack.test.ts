@@ -15,7 +15,7 @@ const FRAMEWORKS: readonly AppFramework[] = [
   { name: 'koa', packages: ['koa@3', '@types/koa@3'] },
 ];
 
-/** The upgrade's HTTP status, or the close code if the server accepted the socket. */
+/** The HTTP status the upgrade is answered with (101 when the socket opens). */
 function upgradeStatus(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
@@ -33,7 +33,7 @@ function upgradeStatus(url: string): Promise<number> {
 
 describe('the published package', function () {
   // Packing, two installs from the npm cache (the registry only for what is missing) and eight
-  // compilations: about a minute on two cores.
+  // compilations: under a minute on two idle cores.
   this.timeout(240_000);
   let workDirectory: string;
   let tarball: PackedTarball;
