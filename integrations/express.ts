@@ -1,3 +1,10 @@
+/**
+ * Express adapters: the health route and the developer dashboard's router.
+ * @module symphony-collab/express
+ */
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
 import type { Request, RequestHandler, Response } from 'express';
 import { createDashboard, isStreamingBody, type Dashboard, type DashboardOptions, type Symphony } from '../lib/index.js';
 import { healthStatus } from './health.js';
@@ -25,6 +32,7 @@ export type ExpressDashboardOptions = Omit<DashboardOptions, 'authorize'> & {
 /** Express middleware serving the dashboard; `close()` stops its timers, streams and recorder. */
 export interface DashboardRouter extends RequestHandler {
   readonly dashboard: Dashboard;
+  /** Flushes the metadata recorder and stops the dashboard's timers and event streams. */
   close(): Promise<void>;
 }
 

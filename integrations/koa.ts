@@ -1,3 +1,11 @@
+/**
+ * Koa adapters: `createKoaServer` (an HTTP server for a Koa app that cannot be misordered), the health
+ * middleware and the developer dashboard's middleware.
+ * @module symphony-collab/koa
+ */
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
 import { createServer, type Server, type ServerOptions } from 'node:http';
 import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
@@ -62,6 +70,7 @@ export type KoaDashboardOptions = Omit<DashboardOptions, 'authorize'> & {
 /** Koa middleware serving the dashboard; `close()` stops its timers, streams and recorder. */
 export interface DashboardMiddleware extends Middleware {
   readonly dashboard: Dashboard;
+  /** Flushes the metadata recorder and stops the dashboard's timers and event streams. */
   close(): Promise<void>;
 }
 

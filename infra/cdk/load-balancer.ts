@@ -5,6 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
+/** Properties of `SymphonyLoadBalancer`, filled in by `SymphonyService`. */
 export interface LoadBalancerProps {
   readonly vpc: ec2.IVpc;
   readonly containerPort: number;

@@ -7,13 +7,19 @@ import type { prettyFactory as PrettyFactory } from 'pino-pretty';
  * object first (room, connection, error) and a stable message second.
  */
 export interface Logger {
+  /** Detail for tracing one room or connection; not written at the default level. */
   debug(context: object, message: string): void;
+  /** Lifecycle: start, rooms loaded and unloaded, checkpoints, shutdown. */
   info(context: object, message: string): void;
+  /** Something refused or failed that Symphony recovers from: a bad client, a checkpoint to retry. */
   warn(context: object, message: string): void;
+  /** A failure an operator should look at: a room that cannot be loaded or saved. */
   error(context: object, message: string): void;
+  /** A logger that adds `bindings` to every record, as pino's `child`; without it Symphony logs to this logger unchanged. */
   child?(bindings: object): Logger;
 }
 
+/** The least severe level `createJsonLogger` writes; `silent` writes nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 const levels: Record<LogLevel, number> = { debug: 20, info: 30, warn: 40, error: 50, silent: Infinity };
@@ -98,6 +104,7 @@ function recordLogger(settings: { threshold: number; format: Format; write: (lin
   };
 }
 
+/** A logger that writes nothing, for tests and for apps that report through events and hooks instead. */
 export const silentLogger: Logger = {
   debug() {},
   info() {},

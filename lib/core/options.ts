@@ -91,6 +91,7 @@ export interface ResolvedOptions {
   readonly hooks: SymphonyHooks;
 }
 
+/** The limit each `SymphonyLimits` field takes when `options.limits` leaves it out (reasons at each field). */
 export const defaultLimits: Readonly<Required<SymphonyLimits>> = Object.freeze({
   maxMessageBytes: 1_048_576,
   maxDocumentBytes: 52_428_800,

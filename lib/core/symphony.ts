@@ -99,6 +99,7 @@ export class Symphony {
     return [...this.loadedRooms.values()].map((room) => room.info());
   }
 
+  /** The named room if it is loaded on this node, else undefined (it may still exist in the store). */
   room(name: string): RoomInfo | undefined {
     return this.loadedRooms.get(name)?.info();
   }
@@ -168,6 +169,7 @@ export class Symphony {
     }
   }
 
+  /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
     return {
       ...this.counters,

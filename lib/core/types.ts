@@ -25,6 +25,7 @@ export interface AuthResult {
   [key: string]: unknown;
 }
 
+/** What `authenticate` receives for each WebSocket upgrade, before a socket or a room exists. */
 export interface AuthenticateContext {
   readonly request: IncomingMessage;
   readonly room: string;
@@ -60,6 +61,7 @@ export interface RoomInfo {
   readonly unsaved: boolean;
 }
 
+/** `onLoad`: a room was loaded into memory. */
 export interface LoadPayload {
   readonly room: string;
   readonly doc: Y.Doc;
@@ -67,6 +69,7 @@ export interface LoadPayload {
   readonly source: 'store' | 'peer' | 'new';
 }
 
+/** `onChange`: an update was applied to a room's document; `update` is in Yjs' update format. */
 export interface ChangePayload {
   readonly room: string;
   readonly doc: Y.Doc;
@@ -74,17 +77,20 @@ export interface ChangePayload {
   readonly origin: UpdateOrigin;
 }
 
+/** `onStore`: a checkpoint of the room's whole `state` was written, in `durationMs`. */
 export interface StorePayload {
   readonly room: string;
   readonly state: Uint8Array;
   readonly durationMs: number;
 }
 
+/** `onConnect`: a connection was accepted and joined the room. */
 export interface ConnectPayload {
   readonly room: string;
   readonly connection: ConnectionInfo;
 }
 
+/** `onDisconnect`: a connection left the room, with the close `code` and `reason` it was closed with. */
 export interface DisconnectPayload {
   readonly room: string;
   readonly connection: ConnectionInfo;
@@ -105,6 +111,8 @@ export interface SymphonyHooks {
   onChange?: (payload: ChangePayload) => void;
   /** After a checkpoint was written to the document store. */
   onStore?: (payload: StorePayload) => void | Promise<void>;
+  /** After a connection is accepted and has joined its room. */
   onConnect?: (payload: ConnectPayload) => void | Promise<void>;
+  /** After a connection closed, whoever closed it. */
   onDisconnect?: (payload: DisconnectPayload) => void | Promise<void>;
 }

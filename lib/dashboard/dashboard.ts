@@ -74,10 +74,12 @@ export class Dashboard {
     this.clusterView = new ClusterViewCache(symphony, this.options.clusterViewMaxAgeMs);
   }
 
+  /** The latest sample: totals, rates per second and the recorder's state. */
   stats(): DashboardStats {
     return this.sampler.current();
   }
 
+  /** Answers one request (the adapters call it); failures become JSON error responses, never throws. */
   async handle(request: DashboardRequest): Promise<DashboardResponse> {
     try {
       return await this.route(request);
@@ -176,7 +178,7 @@ function header(request: DashboardRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The dashboard for one Symphony instance; mount it with `dashboardRouter` from `symphony/express` or `symphony/koa`. */
+/** The dashboard for one Symphony instance; mount it with `dashboardRouter` from `symphony-collab/express` or `symphony-collab/koa`. */
 export function createDashboard(symphony: Symphony, options: DashboardOptions): Dashboard {
   return new Dashboard(symphony, options);
 }

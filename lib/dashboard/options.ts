@@ -12,6 +12,7 @@ import type { MetadataRecorderOptions } from './metadata/recorder.js';
  */
 export type DashboardAuthorize = (request: IncomingMessage, context: unknown) => boolean | Promise<boolean>;
 
+/** Options of `createDashboard` and of the Express and Koa `dashboardRouter`s. */
 export interface DashboardOptions {
   /**
    * The admin token: API requests must send `Authorization: Bearer <token>` (the page asks for it

@@ -23,7 +23,9 @@ export const CloseCode = {
   roomFull: 4429,
 } as const;
 
+/** The name of a close code, e.g. `roomFull`. */
 export type CloseCodeName = keyof typeof CloseCode;
+/** A close code Symphony sends, e.g. `4429`. */
 export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
 
 /** Reasons are limited to 123 bytes by RFC 6455; keep ours short and stable. */
