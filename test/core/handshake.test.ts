@@ -137,6 +137,33 @@ describe('the handshake', () => {
       }
     });
 
+    it('never answers a socket that a listener registered ahead of Symphony already took', async () => {
+      const appServer = createServer();
+      const appSockets = new WebSocketServer({ noServer: true });
+      const running = await startSymphony({}, appServer);
+      appServer.prependListener('upgrade', (request, socket, head) => {
+        if (request.url === '/first') appSockets.handleUpgrade(request, socket, head, (ws) => ws.on('message', (data: Buffer) => ws.send(data)));
+      });
+      try {
+        const socket = new WebSocket(`ws://127.0.0.1:${running.port}/first`);
+        await new Promise((resolve, reject) => {
+          socket.once('open', resolve);
+          socket.once('error', reject);
+        });
+        // A stray 404 written into the stream would arrive as a broken frame and close the socket.
+        socket.send('echo');
+        const echoed = await new Promise<string>((resolve, reject) => {
+          socket.once('message', (data: Buffer) => resolve(data.toString()));
+          socket.once('close', (code) => reject(new Error(`closed with ${code}`)));
+        });
+        assert.equal(echoed, 'echo');
+        socket.close();
+      } finally {
+        appSockets.close();
+        await running.close();
+      }
+    });
+
     it("leaves unknown upgrades open with handleUnknownUpgrades: 'ignore', for apps that take them later", async () => {
       const appServer = createServer();
       const appSockets = new WebSocketServer({ noServer: true });
@@ -233,6 +260,27 @@ describe('the handshake', () => {
         hang.open();
         await waitFor(() => server.symphony.room('slow-room') !== undefined, 'the load finishes');
         await waitFor(() => server.symphony.room('slow-room') === undefined, 'the room unloads: its hold was released');
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('releases the room when the client leaves while it loads', async () => {
+      const hang = gate();
+      class SlowStore extends MemoryStore {
+        override async load(room: string): Promise<Uint8Array | null> {
+          await hang.wait;
+          return super.load(room);
+        }
+      }
+      const server = await startSymphony({ store: new SlowStore(), unloadGraceMs: 0 });
+      try {
+        const leaving = new WebSocket(`${server.url}/left-early`);
+        leaving.on('error', () => undefined);
+        await waitFor(() => server.symphony.room('left-early') !== undefined, 'the load started');
+        leaving.terminate();
+        hang.open();
+        await waitFor(() => server.symphony.room('left-early') === undefined, 'the room unloads');
       } finally {
         await server.close();
       }

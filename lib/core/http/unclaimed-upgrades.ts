@@ -6,15 +6,17 @@ import { rejectUpgrade } from './reject-upgrade.js';
 interface SocketMark {
   readonly listeners: number;
   readonly bytesWritten: number;
+  readonly flowing: boolean | null;
 }
 
 /**
  * Answers 404 to upgrade requests no `upgrade` listener took. Node hands an upgrade's socket to
  * the listeners and forgets it: when none of them takes it, nobody answers or closes it, and a
  * client that never gives up holds it for ever. A listener that takes a socket writes to it,
- * closes it or listens to it (ws, http-proxy and socket.io all add an `error` listener at once),
- * so a socket that looks as it did before the first listener ran, once every listener and its
- * microtasks have run, was left over.
+ * closes it, reads it or listens to it (ws, http-proxy and socket.io all add an `error` listener
+ * at once), so a socket that looks as it did before the first listener ran, once every listener
+ * and its microtasks have run, was left over. A socket that was written to or read before the
+ * mark (a listener prepended ahead of it) is never touched.
  */
 export class UnclaimedUpgrades {
   private readonly marks = new WeakMap<Duplex, SocketMark>();
@@ -28,8 +30,8 @@ export class UnclaimedUpgrades {
   watch(socket: Duplex): void {
     setImmediate(() => {
       const mark = this.marks.get(socket);
-      if (mark === undefined || socket.destroyed || socket.writableEnded) return;
-      if (listenerCount(socket) !== mark.listeners || bytesWritten(socket) !== mark.bytesWritten) return;
+      if (mark === undefined || mark.bytesWritten > 0 || mark.flowing !== null || socket.destroyed || socket.writableEnded) return;
+      if (listenerCount(socket) !== mark.listeners || bytesWritten(socket) !== 0 || socket.readableFlowing !== null) return;
       rejectUpgrade(socket, 404, 'not found');
     });
   }
@@ -39,7 +41,7 @@ export class UnclaimedUpgrades {
   }
 
   private readonly mark = (_request: IncomingMessage, socket: Duplex): void => {
-    this.marks.set(socket, { listeners: listenerCount(socket), bytesWritten: bytesWritten(socket) });
+    this.marks.set(socket, { listeners: listenerCount(socket), bytesWritten: bytesWritten(socket), flowing: socket.readableFlowing });
   };
 }
 
