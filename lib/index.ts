@@ -1,5 +1,5 @@
-export { attachSymphony, Symphony, type SymphonyStats } from './core/symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './core/options.js';
+export { attachSymphony, Symphony, type DisconnectFilter, type SymphonyStats } from './core/symphony.js';
+export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling } from './core/options.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,
