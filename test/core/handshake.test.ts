@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import WebSocket, { WebSocketServer } from 'ws';
-import { AuthenticationError, ConfigurationError, createJsonLogger, MemoryStore, type AuthResult } from '../../lib/index.js';
+import { attachSymphony, AuthenticationError, ConfigurationError, createJsonLogger, MemoryStore, silentLogger, type AuthResult } from '../../lib/index.js';
 import { ClientPool, rawClient, upgradeStatus } from '../support/clients.js';
 import { rawExchange, upgradeHeaders } from '../support/raw-http.js';
 import { startSymphony, type RunningSymphony } from '../support/symphony-server.js';
@@ -99,6 +99,24 @@ describe('the handshake', () => {
         message: '"allowedOrigins" entries must be origins like "https://app.example.com" (scheme, host and port only), got "https://app.example.com/editor"',
       });
     });
+  });
+
+  describe('configuration', () => {
+    const invalid: [string, Record<string, unknown>, string][] = [
+      ['allowedOrigins', { allowedOrigins: 'https://app.example.com' }, `"allowedOrigins" must be an array of origins or '*', got "https://app.example.com"`],
+      ['allowedOrigins', { allowedOrigins: ['file:///index.html'] }, '"allowedOrigins" entries must be origins like "https://app.example.com" (scheme, host and port only), got "file:///index.html"'],
+      ['handleUnknownUpgrades', { handleUnknownUpgrades: 'drop' }, `"handleUnknownUpgrades" must be 'refuse' or 'ignore', got "drop"`],
+      ['refuseWithCloseCode', { refuseWithCloseCode: 'yes' }, '"refuseWithCloseCode" must be a boolean, got "yes"'],
+      ['trustProxy', { trustProxy: -1 }, '"trustProxy" must be a non-negative integer, got -1'],
+      ['limits.authenticateTimeoutMs', { limits: { authenticateTimeoutMs: 0 } }, '"limits.authenticateTimeoutMs" must be a positive integer, got 0'],
+      ['limits.maxPendingHandshakes', { limits: { maxPendingHandshakes: 1.5 } }, '"limits.maxPendingHandshakes" must be a positive integer, got 1.5'],
+      ['limits.maxConnectionsPerAddress', { limits: { maxConnectionsPerAddress: 0 } }, '"limits.maxConnectionsPerAddress" must be a positive integer, got 0'],
+    ];
+    for (const [name, options, message] of invalid) {
+      it(`throws a ConfigurationError naming ${name} for ${JSON.stringify(options)}`, () => {
+        assert.throws(() => attachSymphony(createServer(), { store: new MemoryStore(), logger: silentLogger, ...options }), { name: ConfigurationError.name, message });
+      });
+    }
   });
 
   describe('upgrades nobody takes', () => {
