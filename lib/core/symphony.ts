@@ -338,30 +338,31 @@ export class Symphony {
         return this.refuse(request, socket, head, { status: 503, message: timedOut ? 'room load timed out' : 'room failed to load', headers: { 'Retry-After': '5' } });
       }
       if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
+      // Checked right before the socket opens, with nothing asynchronous in between.
+      if (room.connections.size >= limits.maxConnectionsPerRoom) {
+        return this.refuse(request, socket, head, { status: 503, message: CloseReason.roomFull, closeCode: CloseCode.roomFull });
+      }
       const loaded = room;
       let settled = false;
       // Without `verifyClient`, ws calls back before `handleUpgrade` returns, or never (it refused).
       this.wss.handleUpgrade(request, socket, head, (ws) => {
         if (settled) return closeAtOnce(ws, CloseCode.internalError, CloseReason.internalError);
         opened = true;
-        if (loaded.connections.size >= limits.maxConnectionsPerRoom) {
-          this.counters.connectionsRejected++;
-          closeAtOnce(ws, CloseCode.roomFull, CloseReason.roomFull);
-          return;
-        }
         ticket.handshakeDone();
-        this.attach(ws, socket, request, loaded, decision.auth, decision.expiresAtMs, address, ticket);
+        // The connection takes the room's hold over.
         room = null;
+        this.attach(ws, socket, request, loaded, decision.auth, decision.expiresAtMs, address, ticket);
       });
       settled = true;
       if (!opened) {
+        // ws refused a handshake `screen` let through: nothing is left to answer, but it counts.
         this.counters.connectionsRejected++;
         logger.warn({ room: roomName }, 'connection refused by ws after the handshake was checked');
       }
     } finally {
-      // Reached with `room` set only when no connection took the hold over.
+      // `room` is still set, and `opened` false, unless a connection took the hold and the ticket over.
       room?.unhold();
-      if (room !== null || !opened) ticket.release();
+      if (!opened) ticket.release();
     }
   }
 
