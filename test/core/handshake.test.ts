@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { connect } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { attachSymphony, AuthenticationError, ConfigurationError, createJsonLogger, MemoryStore, silentLogger, type AuthResult } from '../../lib/index.js';
 import { ClientPool, rawClient, upgradeStatus } from '../support/clients.js';
@@ -132,6 +133,27 @@ describe('the handshake', () => {
       const exchanges = await Promise.all(Array.from({ length: 200 }, (_, index) => rawExchange(server.port, upgradeHeaders(paths[index % paths.length], server.port), 3_000)));
       assert.deepEqual(new Set(exchanges.map((exchange) => exchange.status)), new Set([404]));
       assert.ok(Date.now() - started < 3_000, 'all of them were closed within 3 s');
+    });
+
+    it('survives clients that reset their sockets right after an upgrade to another path', async () => {
+      await Promise.all(
+        Array.from(
+          { length: 50 },
+          () =>
+            new Promise<void>((resolve) => {
+              const socket = connect(server.port, '127.0.0.1', () => {
+                socket.write(upgradeHeaders('/elsewhere', server.port), () => {
+                  socket.resetAndDestroy();
+                  resolve();
+                });
+              });
+              socket.on('error', () => resolve());
+            }),
+        ),
+      );
+      const client = clients.open(server.url, 'after-resets');
+      await client.synced();
+      client.destroy();
     });
 
     it('leaves an upgrade to the host app when one of its own listeners takes it', async () => {

@@ -41,9 +41,14 @@ export class UnclaimedUpgrades {
   }
 
   private readonly mark = (_request: IncomingMessage, socket: Duplex): void => {
+    // Node drops its own error listener when it hands the socket over: a reset before anyone took
+    // it would be an uncaught exception.
+    socket.on('error', ignoreError);
     this.marks.set(socket, { listeners: listenerCount(socket), bytesWritten: bytesWritten(socket), flowing: socket.readableFlowing });
   };
 }
+
+function ignoreError(): void {}
 
 function listenerCount(socket: Duplex): number {
   let count = 0;
