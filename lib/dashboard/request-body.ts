@@ -1,5 +1,4 @@
-import type { DashboardRequest } from './http.js';
-import { BadRequestError } from './http.js';
+import { BadRequestError, type DashboardRequest } from './http.js';
 
 /** Bodies of dashboard actions are a few ids; anything larger is not one of them. */
 const MAX_BODY_BYTES = 16_384;

@@ -21,7 +21,7 @@ export const CloseCode = {
    * `authenticate` decides again.
    */
   authRevoked: 4401,
-  /** Forbidden: `authenticate` refused these credentials this room. Do not retry; a new token will not change it. */
+  /** Forbidden: `authenticate` refused these credentials for this room. Do not retry; a new token will not change it. */
   forbidden: 4403,
   /** The document reached `limits.maxDocumentBytes`; the update was refused. Retrying the same change fails again. */
   documentTooLarge: 4413,
