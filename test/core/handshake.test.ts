@@ -69,6 +69,23 @@ describe('the handshake', () => {
       noOrigin.socket.close();
     });
 
+    it('compares the origin with the Host header by host name and port, as a browser writes them', async () => {
+      const cases: [host: string, origin: string, outcome: 'open' | number][] = [
+        ['app.example.com', 'https://app.example.com', 'open'],
+        ['App.Example.com', 'https://app.example.com', 'open'],
+        ['app.example.com:443', 'https://app.example.com', 'open'],
+        ['app.example.com:8443', 'https://app.example.com:8443', 'open'],
+        ['app.example.com:8443', 'https://app.example.com', 403],
+        ['app.example.com', 'https://app.example.com.evil.example', 403],
+        ['app.example.com', 'https://evil.example', 403],
+      ];
+      for (const [host, origin, expected] of cases) {
+        const { socket, outcome } = await attempt(`${server.url}/hosts`, { origin, headers: { host } });
+        socket.terminate();
+        assert.equal(outcome, expected, `Host ${host}, Origin ${origin}`);
+      }
+    });
+
     it('refuses an origin on the same host name but another port, and a `null` origin', async () => {
       assert.equal(await upgradeStatusWithOrigin(`${server.url}/port`, `http://127.0.0.1:${server.port + 1}`), 403);
       assert.equal(await upgradeStatusWithOrigin(`${server.url}/null`, 'null'), 403);
