@@ -100,6 +100,7 @@ export function dashboardRouter(symphony: Symphony, options: KoaDashboardOptions
       query: new URLSearchParams(context.querystring),
       raw: context.req,
       context,
+      parsedBody: (context.request as { body?: unknown }).body,
     });
     context.status = answer.status;
     context.set(answer.headers);

@@ -6,8 +6,8 @@
 // Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />
-export { attachSymphony, Symphony, type SymphonyStats } from './core/symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './core/options.js';
+export { attachSymphony, Symphony, type DisconnectFilter, type SymphonyStats } from './core/symphony.js';
+export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling } from './core/options.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,

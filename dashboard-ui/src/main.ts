@@ -1,4 +1,4 @@
-import { getJson, savedToken, saveToken, UnauthorizedError } from './api.js';
+import { getJson, postJson, savedToken, saveToken, UnauthorizedError } from './api.js';
 import { LineChart } from './chart.js';
 import { openEventStream } from './event-stream.js';
 import { byId, formatBytes, formatCount, formatDuration, formatNumber, roomSegment } from './format.js';
@@ -82,6 +82,7 @@ function start(token: string): void {
     },
     onError,
     () => thisNode,
+    (name, filter) => postJson<{ closed: number }>(`api/rooms/${roomSegment(name)}/disconnect`, token, filter),
   );
   const nodesPanel = new NodesPanel(() => getJson<ClusterAnswer>('api/cluster', token), onError);
   nodesPanel.start();

@@ -21,6 +21,13 @@ export interface AuthResult {
   userId: string;
   /** A read-only connection receives the document and presence, but its document updates are dropped. */
   readOnly?: boolean;
+  /**
+   * When the credentials stop being valid (a `Date`, or epoch milliseconds): the connection is
+   * then closed with 4401, and a client reconnects with a fresh token that `authenticate` checks
+   * again. Already past: the connection is refused with 4401. Absent: the connection lasts until
+   * it closes or `symphony.disconnect()` closes it.
+   */
+  expiresAt?: Date | number;
   /** Anything else the host app wants to keep with the connection (available in hooks). */
   [key: string]: unknown;
 }
@@ -103,7 +110,12 @@ export interface DisconnectPayload {
  * collaboration, except `authenticate`, whose rejection refuses the connection.
  */
 export interface SymphonyHooks {
-  /** Accepts (resolve) or refuses (reject, ideally with an `AuthenticationError`) a connection before its socket opens. */
+  /**
+   * Accepts (resolve) or refuses (reject, ideally with an `AuthenticationError`) a connection before
+   * the room is loaded. An `AuthenticationError`'s message is sent to the client as the close
+   * reason (see `refuseWithCloseCode`); any other error is refused as `unauthorized`. Bounded by
+   * `limits.authenticateTimeoutMs`.
+   */
   authenticate?: (context: AuthenticateContext) => AuthResult | Promise<AuthResult>;
   /** After a room's state is loaded, before any client sees it. */
   onLoad?: (payload: LoadPayload) => void | Promise<void>;

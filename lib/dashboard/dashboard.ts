@@ -1,4 +1,5 @@
 import { SymphonyError } from '../core/errors.js';
+import { originAllowed } from '../core/http/origin-check.js';
 import type { Logger } from '../core/logger.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { MetadataRecorder } from './metadata/recorder.js';
@@ -11,9 +12,11 @@ import { MetricsExporter } from './metrics.js';
 import { resolveDashboardOptions, type DashboardOptions, type ResolvedDashboardOptions } from './options.js';
 import { DashboardPage } from './page.js';
 import { listRooms, parseRoomListParams } from './room-list.js';
-import { decodeRoomName, roomDetails, roomDocument } from './room-routes.js';
+import { readJsonBody } from './request-body.js';
+import { decodeRoomName, disconnectFromRoom, roomDetails, roomDocument } from './room-routes.js';
 import { StatsSampler, type DashboardStats } from './stats.js';
 
+const sameOriginOnly: ReadonlySet<string> = new Set();
 const unauthorized = failure(401, 'unauthorized', {}, { 'www-authenticate': 'Bearer realm="symphony-dashboard"' });
 
 /**
@@ -27,6 +30,8 @@ const unauthorized = failure(401, 'unauthorized', {}, { 'www-authenticate': 'Bea
  * | `GET /api/rooms/:room`           | one room: connections, presence, recent sessions; in       |
  * |                                  | cluster mode also its `holders` and `writer`               |
  * | `GET /api/rooms/:room/document`  | the room's document as JSON                                |
+ * | `POST /api/rooms/:room/disconnect` | closes the room's connections (or those of `{ userId }`, |
+ * |                                  | `{ connectionId }`) with 4401; answers `{ closed: N }`     |
  * | `GET /api/events`                | Server-Sent Events (see `EventHub`)                        |
  * | `GET /api/stats`                 | totals (`DashboardStats`)                                  |
  * | `GET /api/cluster`               | `{ nodeId, readAt, cluster }`: which node holds which room |
@@ -108,6 +113,7 @@ export class Dashboard {
 
   private async route(request: DashboardRequest): Promise<DashboardResponse> {
     const { path } = request;
+    if (request.method === 'POST') return this.routeAction(request);
     if (request.method !== 'GET' && request.method !== 'HEAD') return failure(405, 'method not allowed', {}, { allow: 'GET, HEAD' });
     // Relative links on the page (`api/rooms`) need the trailing slash.
     if (path === '') return { status: 308, headers: { location: `${request.originalPath}/` }, body: '' };
@@ -148,6 +154,17 @@ export class Dashboard {
         break;
     }
     return failure(404, 'not found');
+  }
+
+  /** The routes that change something: POST, and never from a page of another site. */
+  private async routeAction(request: DashboardRequest): Promise<DashboardResponse> {
+    const segments = request.path.split('/').slice(1);
+    const isDisconnect = segments.length === 4 && segments[0] === 'api' && segments[1] === 'rooms' && segments[3] === 'disconnect';
+    if (!isDisconnect) return failure(405, 'method not allowed', {}, { allow: 'GET, HEAD' });
+    // With cookie-based `authorize`, a form on another site could post here with the admin's cookies.
+    if (!originAllowed(request.raw, sameOriginOnly)) return failure(403, 'cross-origin request refused');
+    if (!(await this.isAuthorized(request))) return unauthorized;
+    return disconnectFromRoom(this.symphony, decodeRoomName(segments[2]), await readJsonBody(request));
   }
 
   private async renderCluster(): Promise<DashboardResponse> {

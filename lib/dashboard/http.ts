@@ -15,6 +15,8 @@ export interface DashboardRequest {
   readonly raw: IncomingMessage;
   /** The framework's own request object (Koa's `ctx`), passed to `authorize`. */
   readonly context: unknown;
+  /** The body, when the host app's middleware already parsed it (`request.body`); undefined otherwise. */
+  readonly parsedBody?: unknown;
 }
 
 /** A long-lived body: the adapter hands it the writable to stream into and the response to watch for closing. */
