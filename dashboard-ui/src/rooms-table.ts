@@ -74,7 +74,7 @@ export class RoomsTable {
           rows[index] = { ...row, ...update, peakConnections: Math.max(row.peakConnections, update.connections) };
           if (update.connections !== row.connections || !row.loaded) this.flashing.add(row.name);
         } else if (unloaded.has(row.name)) {
-          rows[index] = { ...row, loaded: false, connections: 0, unsaved: false };
+          rows[index] = { ...row, loaded: false, connections: 0, unsaved: false, damaged: false, storageDamage: [], writable: true };
           this.flashing.add(row.name);
         }
       });
@@ -173,6 +173,8 @@ export class RoomsTable {
     if (this.flashing.has(room.name)) row.classList.add('flash');
     const state = element('span', 'cell c-state');
     state.append(element('span', `pill ${room.loaded ? 'pill-live' : 'pill-stored'}`, room.loaded ? 'live' : 'stored'));
+    if (room.damaged) state.append(element('span', 'pill pill-damaged', 'damaged'));
+    if (!room.writable) state.append(element('span', 'pill pill-unwritable', 'not writing'));
     const name = element('span', 'cell c-name', room.name);
     name.title = room.nodes.length > 1 ? `${room.name}\nnodes: ${room.nodes.join(', ')}` : room.name;
     row.append(

@@ -13,7 +13,11 @@ export const CloseCode = {
   messageTooBig: 1009,
   /** Unexpected server error. Retry with back-off. */
   internalError: 1011,
-  /** The client read too slowly: more than `limits.maxBufferedBytes` were waiting. Reconnect with back-off. */
+  /**
+   * Reconnect with back-off: the client read too slowly (more than `limits.maxBufferedBytes` were
+   * waiting), or the room's storage cannot be written (its updates are refused, not applied; the
+   * client keeps them and sends them again when it reconnects).
+   */
   tryAgainLater: 1013,
   /** The connection's credentials were revoked. Do not retry without new credentials. */
   authRevoked: 4401,
@@ -34,6 +38,7 @@ export const CloseReason = {
   messageTooBig: 'message too big',
   internalError: 'internal error',
   tryAgainLater: 'client too slow',
+  storageUnavailable: 'storage unavailable',
   documentTooLarge: 'document too large',
   roomFull: 'room full',
 } as const;
