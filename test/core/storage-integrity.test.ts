@@ -176,7 +176,7 @@ describe('storage integrity', () => {
   it('loads the previous snapshot generation and the journals after it when the newest snapshot is damaged', async () => {
     const room = 'generations';
     const folder = join(dataDirectory, roomFileName(room));
-    const has = (name: string) => async () => (await readdir(folder).catch(() => [])).includes(name);
+    const has = (name: string) => async () => (await readdir(folder).catch((): string[] => [])).includes(name);
     const first = await startSymphony({ store: new FileStore({ directory: dataDirectory }), unloadGraceMs: 60_000 });
     try {
       await editAndLeave(first.url, room, 'one', has('snapshot-1.bin'));
