@@ -32,6 +32,11 @@ export interface RoomContext {
 
 const loadOrigin: UpdateOrigin = Object.freeze({ kind: 'load' });
 
+/** An update without structs or deletions: what a client in sync answers to the server's sync step 1. */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+}
+
 /** Longest wait between checkpoint retries of a room whose store keeps failing. */
 const MAX_RETRY_DELAY_MS = 30_000;
 
@@ -204,6 +209,8 @@ export class LoadedRoom implements RoomReplica {
       return;
     }
     if (!this.writable) {
+      // A client with nothing new answers the sync with an empty update: it may stay, and read.
+      if (isEmptyUpdate(update)) return;
       // Not applied, so not relayed: the client keeps the change and sends it again when it reconnects.
       this.context.counters.updatesRefusedUnwritable++;
       connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
