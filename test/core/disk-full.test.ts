@@ -3,8 +3,10 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeRecords } from '../../lib/core/storage/journal-records.js';
 import { roomFileName } from '../../lib/core/storage/room-file-name.js';
+import { FileStore, StorageUnavailableError, type ShutdownReport } from '../../lib/index.js';
 import { ClientPool } from '../support/clients.js';
 import { startExample, type ExampleProcess } from '../support/example-process.js';
+import { startSymphony } from '../support/symphony-server.js';
 import { createSmallDisk, smallDisksAvailable, type SmallDisk } from '../support/small-disk.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -31,6 +33,8 @@ async function journaledBytes(folder: string): Promise<number> {
 }
 
 describe('a full disk', function () {
+  // Two example processes start per test; on a busy machine each start takes seconds.
+  this.timeout(60_000);
   const clients = new ClientPool();
   let disk: SmallDisk | null = null;
   const servers: ExampleProcess[] = [];
@@ -130,5 +134,54 @@ describe('a full disk', function () {
     const report = entries.find((entry) => entry.msg === 'stopped with changes that could not be stored');
     assert.deepEqual(report?.rooms, [room], server.log());
     assert.ok(!entries.some((entry) => entry.msg.includes('its journal keeps the changes')), 'no false reassurance in the log');
+  });
+
+  // In this process: its FileStore writes to the small disk through /proc/<holder>/root.
+  it('refuses server-side changes while the room cannot write, and keeps readers that have nothing to send', async () => {
+    const room = 'full-in-process';
+    const server = await startSymphony({ store: new FileStore({ directory: disk!.hostPath }) });
+    try {
+      const alice = clients.open(server.url, room);
+      await alice.synced();
+      alice.doc.getText('body').insert(0, edit('first'));
+      await waitFor(async () => (await journaledBytes(join(disk!.hostPath, roomFileName(room)))) > EDIT_CHARS, 'the first edit is journaled');
+      await disk!.fill();
+      alice.doc.getText('body').insert(0, edit('second'));
+      await waitFor(() => server.symphony.room(room)?.writable === false, 'the room cannot write');
+      await assert.rejects(server.symphony.change(room, (doc) => doc.getMap('m').set('k', 1)), StorageUnavailableError);
+
+      const reader = clients.open(server.url, room);
+      await reader.synced();
+      // Its sync step 2 (an empty update) arrives after its step 1, which the sync answered.
+      await waitFor(() => server.symphony.connections(room).some((connection) => connection.messagesIn >= 2), 'the reader answered the sync');
+      assert.equal(reader.provider.wsconnected, true, 'a client with nothing to write stays');
+      assert.ok(reader.doc.getText('body').toString().includes('second:'));
+
+      await disk!.free();
+      await waitFor(() => server.symphony.room(room)?.writable === true, 'the room writes again', 10_000);
+      await server.symphony.change(room, (doc) => doc.getMap('m').set('k', 1));
+    } finally {
+      clients.destroyAll();
+      const report = await server.close();
+      assert.deepEqual(report.unstoredRooms, []);
+    }
+  });
+
+  it('close() resolves to and emits the rooms whose changes it could not store', async () => {
+    const room = 'unstored';
+    const server = await startSymphony({ store: new FileStore({ directory: disk!.hostPath }) });
+    const emitted: ShutdownReport[] = [];
+    server.symphony.events.on('closed', (report) => emitted.push(report));
+    const alice = clients.open(server.url, room);
+    await alice.synced();
+    alice.doc.getText('body').insert(0, edit('first'));
+    await waitFor(async () => (await journaledBytes(join(disk!.hostPath, roomFileName(room)))) > EDIT_CHARS, 'the first edit is journaled');
+    await disk!.fill();
+    alice.doc.getText('body').insert(0, edit('second'));
+    await waitFor(() => server.symphony.room(room)?.writable === false, 'the room cannot write');
+    clients.destroyAll();
+    const report = await server.close();
+    assert.deepEqual(report.unstoredRooms, [room]);
+    assert.deepEqual(emitted, [report]);
   });
 });
