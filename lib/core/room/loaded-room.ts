@@ -276,6 +276,8 @@ export class LoadedRoom implements RoomReplica {
     if (status.damage.length > this.storageDamage.length) {
       this.context.counters.storageDamageFound += status.damage.length - this.storageDamage.length;
       this.logger.error({ damage: status.damage }, 'room served from damaged storage: the intact data is served, the damaged bytes are kept aside');
+      // A fresh snapshot of the intact state, so the damaged files age out of the generations kept.
+      this.markUnsaved();
     }
     this.storageDamage = status.damage;
     if (status.writable === this.writable) return;
