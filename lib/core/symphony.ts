@@ -176,9 +176,8 @@ export class Symphony {
     let roomsDamaged = 0;
     let roomsUnwritable = 0;
     for (const room of this.loadedRooms.values()) {
-      const { damaged, writable } = room.info();
-      if (damaged) roomsDamaged++;
-      if (!writable) roomsUnwritable++;
+      if (room.damaged) roomsDamaged++;
+      if (!room.storageWritable) roomsUnwritable++;
     }
     return {
       ...this.counters,

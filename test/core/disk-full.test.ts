@@ -137,35 +137,41 @@ describe('a full disk', function () {
   });
 
   // In this process: its FileStore writes to the small disk through /proc/<holder>/root.
-  it('refuses server-side changes while the room cannot write, and keeps readers that have nothing to send', async () => {
-    const room = 'full-in-process';
-    const server = await startSymphony({ store: new FileStore({ directory: disk!.hostPath }) });
-    try {
-      const alice = clients.open(server.url, room);
-      await alice.synced();
-      alice.doc.getText('body').insert(0, edit('first'));
-      await waitFor(async () => (await journaledBytes(join(disk!.hostPath, roomFileName(room)))) > EDIT_CHARS, 'the first edit is journaled');
-      await disk!.fill();
-      alice.doc.getText('body').insert(0, edit('second'));
-      await waitFor(() => server.symphony.room(room)?.writable === false, 'the room cannot write');
-      await assert.rejects(server.symphony.change(room, (doc) => doc.getMap('m').set('k', 1)), StorageUnavailableError);
+  for (const syncJournal of [false, true]) {
+    it(`refuses server-side changes while the room cannot write, and keeps readers that have nothing to send (syncJournal: ${syncJournal})`, async () => {
+      const room = 'full-in-process';
+      const server = await startSymphony({ store: new FileStore({ directory: disk!.hostPath, syncJournal }) });
+      try {
+        const alice = clients.open(server.url, room);
+        await alice.synced();
+        alice.doc.getText('body').insert(0, edit('first'));
+        await waitFor(async () => (await journaledBytes(join(disk!.hostPath, roomFileName(room)))) > EDIT_CHARS, 'the first edit is journaled');
+        await disk!.fill();
+        alice.doc.getText('body').insert(0, edit('second'));
+        await waitFor(() => server.symphony.room(room)?.writable === false, 'the room cannot write');
+        await assert.rejects(server.symphony.change(room, (doc) => doc.getMap('m').set('k', 1)), StorageUnavailableError);
 
-      const reader = clients.open(server.url, room);
-      await reader.synced();
-      // Its sync step 2 (an empty update) arrives after its step 1, which the sync answered.
-      await waitFor(() => server.symphony.connections(room).some((connection) => connection.messagesIn >= 2), 'the reader answered the sync');
-      assert.equal(reader.provider.wsconnected, true, 'a client with nothing to write stays');
-      assert.ok(reader.doc.getText('body').toString().includes('second:'));
+        const reader = clients.open(server.url, room);
+        await reader.synced();
+        // Its sync step 2 (an empty update) arrives after its step 1, which the sync answered.
+        await waitFor(() => server.symphony.connections(room).some((connection) => connection.messagesIn >= 2), 'the reader answered the sync');
+        assert.equal(reader.provider.wsconnected, true, 'a client with nothing to write stays');
+        assert.ok(reader.doc.getText('body').toString().includes('second:'));
 
-      await disk!.free();
-      await waitFor(() => server.symphony.room(room)?.writable === true, 'the room writes again', 10_000);
-      await server.symphony.change(room, (doc) => doc.getMap('m').set('k', 1));
-    } finally {
-      clients.destroyAll();
-      const report = await server.close();
-      assert.deepEqual(report.unstoredRooms, []);
-    }
-  });
+        await disk!.free();
+        await waitFor(() => server.symphony.room(room)?.writable === true, 'the room writes again', 10_000);
+        await server.symphony.change(room, (doc) => doc.getMap('m').set('k', 1));
+      } finally {
+        clients.destroyAll();
+        const report = await server.close();
+        assert.deepEqual(report.unstoredRooms, []);
+      }
+      for (const name of (await readdir(join(disk!.hostPath, roomFileName(room)))).filter((file) => file.startsWith('journal-'))) {
+        const decoded = decodeRecords(await readFile(join(disk!.hostPath, roomFileName(room), name)));
+        assert.deepEqual([decoded.damagedBytes, decoded.tornBytes], [0, 0], `${name} holds complete records only`);
+      }
+    });
+  }
 
   it('close() resolves to and emits the rooms whose changes it could not store', async () => {
     const room = 'unstored';

@@ -136,6 +136,16 @@ export class LoadedRoom implements RoomReplica {
     this.leaveIfEmpty();
   }
 
+  /** Served from damaged storage (see `RoomInfo.damaged`); read by `stats()` without building an info object per room. */
+  get damaged(): boolean {
+    return this.storageDamage.length > 0;
+  }
+
+  /** False while the store cannot write the room's updates. */
+  get storageWritable(): boolean {
+    return this.writable;
+  }
+
   info(): RoomInfo {
     return {
       name: this.name,
