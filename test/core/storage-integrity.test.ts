@@ -210,6 +210,9 @@ describe('storage integrity', () => {
       const details = (await (await fetch(`${second.origin}/admin/api/rooms/${room}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { room: { damaged: boolean } };
       assert.equal(details.room.damaged, true);
       assert.equal(second.symphony.stats().roomsDamaged, 1);
+      // Without a new edit, the damaged room is checkpointed when it empties.
+      clients.destroyAll();
+      await waitFor(async () => (await readdir(folder)).includes('snapshot-4.bin'), 'a checkpoint of the intact state');
     } finally {
       clients.destroyAll();
       await second.close();
@@ -217,6 +220,17 @@ describe('storage integrity', () => {
     const files = await readdir(folder);
     assert.ok(files.includes('damaged-snapshot-3.bin'), `the damaged snapshot is kept aside: ${files.join(', ')}`);
     assert.deepEqual(await readFile(join(folder, 'damaged-snapshot-3.bin')), newest);
+
+    const third = await startSymphony({ store: new FileStore({ directory: dataDirectory }) });
+    try {
+      const reader = clients.open(third.url, room);
+      await reader.synced();
+      assert.deepEqual(reader.doc.getMap('m').toJSON(), { one: 'one', two: 'two', three: 'three' });
+      assert.equal(third.symphony.room(room)?.damaged, false, 'the next load is clean');
+    } finally {
+      clients.destroyAll();
+      await third.close();
+    }
   });
 
   it('passes over a newest snapshot whose checksum holds but whose state Yjs cannot parse', async () => {

@@ -102,6 +102,8 @@ export class LoadedRoom implements RoomReplica {
     }
     // Registered after the load, so the loaded state is neither journaled nor relayed.
     this.doc.on('update', this.handleDocumentUpdate);
+    // A fresh snapshot of the intact state, so that the damaged files age out of the generations kept.
+    if (this.damaged) this.markUnsaved();
     this.membership?.ready();
     await hooks.onLoad?.({ room: this.name, doc: this.doc, source });
   }
@@ -286,8 +288,6 @@ export class LoadedRoom implements RoomReplica {
     if (status.damage.length > this.storageDamage.length) {
       this.context.counters.storageDamageFound += status.damage.length - this.storageDamage.length;
       this.logger.error({ damage: status.damage }, 'room served from damaged storage: the intact data is served, the damaged bytes are kept aside');
-      // A fresh snapshot of the intact state, so the damaged files age out of the generations kept.
-      this.markUnsaved();
     }
     this.storageDamage = status.damage;
     if (status.writable === this.writable) return;
