@@ -303,6 +303,15 @@ describe('storage integrity', () => {
     }
   });
 
+  it('throws a ConfigurationError for a journal retry interval out of range', () => {
+    for (const maxJournalRetryIntervalMs of [10, 120_000, Number.NaN]) {
+      assert.throws(() => new FileStore({ directory: dataDirectory, maxJournalRetryIntervalMs }), {
+        name: 'ConfigurationError',
+        message: 'FileStore "maxJournalRetryIntervalMs" must be between 50 and 60000',
+      });
+    }
+  });
+
   it('removes temporary files of interrupted checkpoints when it loads a room', async () => {
     const store = new FileStore({ directory: dataDirectory });
     await store.store('mid-checkpoint', update((doc) => doc.getMap('m').set('k', 'v')));
