@@ -18,12 +18,13 @@ export type {
   DisconnectPayload,
   LoadPayload,
   RoomInfo,
+  ShutdownReport,
   StorePayload,
   SymphonyHooks,
   UpdateOrigin,
 } from './core/types.js';
 export type { SymphonyEventMap, SymphonyEvents } from './core/events.js';
-export type { DocumentStore } from './core/storage/document-store.js';
+export type { DocumentStore, RoomStorageStatus, StorageDamage } from './core/storage/document-store.js';
 export { FileStore, type FileStoreOptions } from './core/storage/file-store.js';
 export { MemoryStore } from './core/storage/memory-store.js';
 export { documentToJSON } from './core/document/to-json.js';
@@ -34,6 +35,7 @@ export {
   ConfigurationError,
   InvalidRoomNameError,
   RoomLoadError,
+  StorageUnavailableError,
   SymphonyError,
 } from './core/errors.js';
 export { createJsonLogger, silentLogger, type JsonLoggerOptions, type Logger, type LogLevel } from './core/logger.js';

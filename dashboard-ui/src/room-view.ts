@@ -1,6 +1,6 @@
 import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
 import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, roomState, shortId } from './format.js';
-import type { RoomDetails, RoomsEvent } from './types.js';
+import type { RoomDetails, RoomItem, RoomsEvent } from './types.js';
 
 /** Live changes reload the open room at most this often. */
 const RELOAD_INTERVAL_MS = 1_000;
@@ -110,6 +110,7 @@ export class RoomView {
     };
     byId('rv-facts').replaceChildren(
       fact('State', room.unsaved ? `${roomState(room).label} · unsaved changes` : roomState(room).label),
+      fact('Storage', storageState(room)),
       fact('Users now', String(room.connections)),
       fact('Peak users', String(room.peakConnections)),
       fact('Document', formatBytes(room.documentBytes)),
@@ -219,6 +220,15 @@ export class RoomView {
     }
     view.replaceChildren(result);
   }
+}
+
+/** How the room's storage stands: an operator reads here which files were quarantined and whether edits are refused. */
+function storageState(room: RoomItem): string {
+  if (!room.loaded) return '–';
+  const parts: string[] = [];
+  if (!room.writable) parts.push('not writing: edits refused until the disk recovers');
+  for (const damage of room.storageDamage) parts.push(`damaged ${damage.kind} ${damage.file}, kept as ${damage.quarantinedAs}`);
+  return parts.length > 0 ? parts.join(' · ') : 'intact';
 }
 
 function table(headings: string[], rows: string[][], emptyText: string): HTMLElement {

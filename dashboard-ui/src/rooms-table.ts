@@ -74,7 +74,7 @@ export class RoomsTable {
           rows[index] = { ...row, ...update, peakConnections: Math.max(row.peakConnections, update.connections) };
           if (update.connections !== row.connections || !row.loaded) this.flashing.add(row.name);
         } else if (unloaded.has(row.name)) {
-          rows[index] = { ...row, loaded: false, connections: 0, unsaved: false };
+          rows[index] = { ...row, loaded: false, connections: 0, unsaved: false, damaged: false, storageDamage: [], writable: true };
           this.flashing.add(row.name);
         }
       });
@@ -176,6 +176,8 @@ export class RoomsTable {
     const pill = element('span', `pill ${className}`, label);
     pill.title = title;
     state.append(pill);
+    if (room.damaged) state.append(element('span', 'pill pill-damaged', 'damaged'));
+    if (!room.writable) state.append(element('span', 'pill pill-unwritable', 'not writing'));
     const name = element('span', 'cell c-name', room.name);
     name.title = room.nodes.length > 1 ? `${room.name}\nnodes: ${room.nodes.join(', ')}` : room.name;
     row.append(

@@ -11,6 +11,9 @@ export interface RoomItem {
   peakConnections: number;
   nodes: string[];
   unsaved: boolean;
+  damaged: boolean;
+  storageDamage: { kind: 'journal' | 'snapshot'; file: string; quarantinedAs: string; damagedBytes: number }[];
+  writable: boolean;
 }
 
 export type SortKey = 'name' | 'lastActivity' | 'documentBytes' | 'connections';

@@ -9,6 +9,10 @@ export interface Counters {
   checkpoints: number;
   checkpointFailures: number;
   roomLoadFailures: number;
+  /** Damaged stored files found while loading rooms (each quarantined). */
+  storageDamageFound: number;
+  /** Client updates refused because the room's store could not write. */
+  updatesRefusedUnwritable: number;
 }
 
 export function createCounters(): Counters {
@@ -22,5 +26,7 @@ export function createCounters(): Counters {
     checkpoints: 0,
     checkpointFailures: 0,
     roomLoadFailures: 0,
+    storageDamageFound: 0,
+    updatesRefusedUnwritable: 0,
   };
 }

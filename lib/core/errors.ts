@@ -48,6 +48,13 @@ export class CheckpointError extends SymphonyError {
   }
 }
 
+/** The room's updates cannot be written (a full disk, an I/O error): changes are refused until the store recovers. */
+export class StorageUnavailableError extends SymphonyError {
+  constructor(room: string) {
+    super('SYMPHONY_ERR_STORAGE_UNAVAILABLE', `room "${room}" cannot store changes right now; retry later`, { room });
+  }
+}
+
 /** The operation needs a running server, but `close()` was called. */
 export class ClosedError extends SymphonyError {
   constructor(operation: string) {

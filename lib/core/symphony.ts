@@ -21,13 +21,17 @@ import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-re
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
-import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
+import type { AuthResult, ConnectionInfo, RoomInfo, ShutdownReport } from './types.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
   readonly nodeId: string;
   readonly rooms: number;
+  /** Loaded rooms served from damaged storage (see `RoomInfo.damaged`). */
+  readonly roomsDamaged: number;
+  /** Loaded rooms whose updates the store cannot write right now (refused until it recovers). */
+  readonly roomsUnwritable: number;
   readonly connections: number;
   readonly uptimeMs: number;
   readonly memory: NodeJS.MemoryUsage;
@@ -78,7 +82,7 @@ export class Symphony {
   /** Connections whose credentials expire (`AuthResult.expiresAt`), on one shared timer. */
   private readonly expiries: ExpiryWheel<Connection>;
   private state: 'running' | 'closing' | 'closed' = 'running';
-  private closing: Promise<void> | null = null;
+  private closing: Promise<ShutdownReport> | null = null;
   private readonly started: Promise<void>;
 
   constructor(
@@ -205,10 +209,18 @@ export class Symphony {
 
   /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
+    let roomsDamaged = 0;
+    let roomsUnwritable = 0;
+    for (const room of this.loadedRooms.values()) {
+      if (room.damaged) roomsDamaged++;
+      if (!room.storageWritable) roomsUnwritable++;
+    }
     return {
       ...this.counters,
       nodeId: this.nodeId,
       rooms: this.loadedRooms.size,
+      roomsDamaged,
+      roomsUnwritable,
       connections: this.liveConnections.size,
       uptimeMs: Date.now() - this.startedAt.getTime(),
       memory: process.memoryUsage(),
@@ -220,14 +232,16 @@ export class Symphony {
   /**
    * Graceful shutdown: stop accepting, checkpoint every room, close every socket with 1012
    * (clients reconnect, to another node behind a load balancer), unload the rooms and close the
-   * store. Safe to call more than once.
+   * store. Resolves to the rooms whose changes could not be stored anywhere (logged at error
+   * level and emitted as `closed`); a host should exit non-zero when there are any. Safe to call
+   * more than once.
    */
-  close(): Promise<void> {
+  close(): Promise<ShutdownReport> {
     this.closing ??= this.shutdown();
     return this.closing;
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(): Promise<ShutdownReport> {
     this.state = 'closing';
     clearInterval(this.heartbeat);
     this.expiries.stop();
@@ -235,19 +249,30 @@ export class Symphony {
     await Promise.all(rooms.map((room) => room.loading?.catch(() => undefined)));
     await Promise.all(rooms.map((room) => room.checkpoint()));
     await this.closeAllConnections();
+    const notCheckpointed: string[] = [];
     for (const room of this.loadedRooms.values()) {
       const unloaded = await room.unload();
       if (!unloaded) {
-        this.options.logger.error({ room: room.name }, 'room could not be saved at shutdown; its journal keeps the changes');
+        notCheckpointed.push(room.name);
         room.stopTimers();
       }
     }
     this.httpServer.off('upgrade', this.handleUpgrade);
     this.unclaimedUpgrades?.close();
     await this.options.replicator?.close();
-    await this.options.store.close?.();
+    const { store, logger } = this.options;
+    await store.close?.();
     this.wss.close();
     this.state = 'closed';
+    const report = { unstoredRooms: unstoredRooms(notCheckpointed, store) };
+    for (const room of notCheckpointed) {
+      if (!report.unstoredRooms.includes(room)) logger.error({ room }, 'room could not be checkpointed at shutdown; its journal keeps the changes');
+    }
+    if (report.unstoredRooms.length > 0) {
+      logger.error({ rooms: report.unstoredRooms }, 'changes of these rooms are neither checkpointed nor journaled: they are lost when the process exits');
+    }
+    this.events.emit('closed', report);
+    return report;
   }
 
   /** Closes every socket with 1012; `Connection.close` drops those that do not finish the handshake in time. */
@@ -501,8 +526,19 @@ export class Symphony {
 }
 
 /**
+ * Rooms whose changes exist only in memory after the last checkpoints: those the checkpoint
+ * missed, unless the store journals and has written every update, and those whose journal
+ * writes failed.
+ */
+function unstoredRooms(notCheckpointed: readonly string[], store: ResolvedOptions['store']): string[] {
+  const unwritten = store.unwrittenRooms?.() ?? [];
+  const unjournaled = store.append ? notCheckpointed.filter((room) => unwritten.includes(room)) : notCheckpointed;
+  return [...new Set([...unjournaled, ...unwritten])].sort();
+}
+
+/**
  * Mounts Symphony's WebSocket endpoint (the y-websocket protocol) into an existing HTTP server:
- * `http.createServer(app)` for Express, `createKoaServer(app)` from `symphony/koa` for Koa (Koa's
+ * `http.createServer(app)` for Express, `createKoaServer(app)` from `symphony-collab/koa` for Koa (Koa's
  * own `app.listen()` never reaches middleware added after it, such as the health route).
  */
 export function attachSymphony(httpServer: Server, options: SymphonyOptions = {}): Symphony {

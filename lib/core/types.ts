@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type * as Y from 'yjs';
+import type { StorageDamage } from './storage/document-store.js';
 
 /**
  * Where a document change came from. Every transaction Symphony applies carries one of these as
@@ -66,6 +67,20 @@ export interface RoomInfo {
   readonly lastCheckpointAt: Date | null;
   /** True while the room has changes no checkpoint covers. */
   readonly unsaved: boolean;
+  /** True when the store found damaged bytes while loading the room: the intact data is served, the damaged bytes are quarantined. */
+  readonly damaged: boolean;
+  readonly storageDamage: readonly StorageDamage[];
+  /** False while the store cannot write the room's updates: they are refused and writers closed with 1013. */
+  readonly writable: boolean;
+}
+
+/** What `symphony.close()` resolves to. */
+export interface ShutdownReport {
+  /**
+   * Rooms whose changes are neither checkpointed nor in a journal (the store could not write
+   * them): they are lost when the process exits. Empty after a clean shutdown.
+   */
+  readonly unstoredRooms: readonly string[];
 }
 
 /** `onLoad`: a room was loaded into memory. */

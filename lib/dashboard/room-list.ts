@@ -2,6 +2,7 @@ import type { Logger } from '../core/logger.js';
 import type { MetadataStore, RoomRecord, RoomSortKey, RoomSummary } from './metadata/metadata-store.js';
 import { roomComparator } from './metadata/room-order.js';
 import type { Symphony } from '../core/symphony.js';
+import type { StorageDamage } from '../core/storage/document-store.js';
 import type { RoomInfo } from '../core/types.js';
 import { earliestOrNull, latestOrNull } from '../util/dates.js';
 import { BadRequestError } from './http.js';
@@ -23,6 +24,11 @@ export interface RoomListItem {
   readonly nodes: readonly string[];
   /** Has changes no checkpoint covers yet (loaded rooms only). */
   readonly unsaved: boolean;
+  /** Served from damaged storage: the damaged files, and where their bytes are kept (loaded rooms only). */
+  readonly damaged: boolean;
+  readonly storageDamage: readonly StorageDamage[];
+  /** False while the room's updates cannot be written and are refused (loaded rooms only). */
+  readonly writable: boolean;
 }
 
 export interface RoomListParams {
@@ -144,6 +150,9 @@ export function liveItem(room: RoomInfo, nodeId: string): RoomListItem {
     peakConnections: room.connections,
     nodes: [nodeId],
     unsaved: room.unsaved,
+    damaged: room.damaged,
+    storageDamage: room.storageDamage,
+    writable: room.writable,
   };
 }
 
@@ -160,6 +169,9 @@ export function storedItem(record: RoomSummary & { nodes?: readonly string[] }):
     peakConnections: record.peakConnections,
     nodes: record.nodes ?? [],
     unsaved: false,
+    damaged: false,
+    storageDamage: [],
+    writable: true,
   };
 }
 

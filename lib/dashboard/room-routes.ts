@@ -108,5 +108,8 @@ function emptyItem(name: string): RoomListItem {
     peakConnections: 0,
     nodes: [],
     unsaved: false,
+    damaged: false,
+    storageDamage: [],
+    writable: true,
   };
 }

@@ -30,6 +30,8 @@ export interface DashboardStats {
   readonly droppedReadOnlyUpdates: number;
   readonly roomLoadFailures: number;
   readonly checkpoints: { readonly written: number; readonly failed: number };
+  /** Loaded rooms served from damaged storage or unable to write, and the totals behind them since start. */
+  readonly storage: { readonly roomsDamaged: number; readonly roomsUnwritable: number; readonly damageFound: number; readonly updatesRefused: number };
   readonly memory: { readonly rssBytes: number; readonly heapUsedBytes: number; readonly heapTotalBytes: number; readonly externalBytes: number };
   /** CPU time of the process since start, in microseconds (`process.cpuUsage()`): readers derive utilisation from two samples. */
   readonly cpu: { readonly user: number; readonly system: number };
@@ -89,6 +91,12 @@ export class StatsSampler {
       droppedReadOnlyUpdates: stats.droppedReadOnlyUpdates,
       roomLoadFailures: stats.roomLoadFailures,
       checkpoints: { written: stats.checkpoints, failed: stats.checkpointFailures },
+      storage: {
+        roomsDamaged: stats.roomsDamaged,
+        roomsUnwritable: stats.roomsUnwritable,
+        damageFound: stats.storageDamageFound,
+        updatesRefused: stats.updatesRefusedUnwritable,
+      },
       memory: {
         rssBytes: stats.memory.rss,
         heapUsedBytes: stats.memory.heapUsed,

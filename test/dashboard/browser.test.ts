@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import * as Y from 'yjs';
 import { buildDashboardPage } from '../../dashboard-ui/build.js';
-import { EmbeddedMetadataStore, type RoomWrite } from '../../lib/index.js';
+import { EmbeddedMetadataStore, FileStore, type RoomWrite } from '../../lib/index.js';
+import { encodeRecords } from '../../lib/core/storage/journal-records.js';
+import { roomFileName } from '../../lib/core/storage/room-file-name.js';
 import { ClientPool, type StockClient } from '../support/clients.js';
 import { waitFor } from '../support/wait-for.js';
 import { ScriptedClusterReplicator, startDashboardServer, TOKEN, type DashboardServer } from './support.js';
@@ -257,5 +259,40 @@ describe('the dashboard page in a real browser', function () {
     await mkdir(OUTPUT_DIRECTORY, { recursive: true });
     await page.screenshot({ path: join(OUTPUT_DIRECTORY, 'dashboard-cluster.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
+  });
+
+  it('marks a room served from a damaged journal in the rooms table and names the files in the room view', async () => {
+    const dataDirectory = await mkdtemp(join(tmpdir(), 'symphony-damaged-ui-'));
+    let damagedApp: DashboardServer | undefined;
+    try {
+      const room = 'damaged-board';
+      const folder = join(dataDirectory, roomFileName(room));
+      await mkdir(folder, { recursive: true });
+      const updates = ['a', 'b', 'c'].map((key) => {
+        const doc = new Y.Doc();
+        doc.getMap('shapes').set(key, { kind: 'rect' });
+        return Y.encodeStateAsUpdate(doc);
+      });
+      const journal = encodeRecords(updates);
+      journal[12 + 3] ^= 0x01; // inside the first record
+      await writeFile(join(folder, 'journal-1.v2.log'), journal);
+      damagedApp = await startDashboardServer('express', { symphony: { store: new FileStore({ directory: dataDirectory }) }, dashboard: { uiDirectory, sampleIntervalMs: 250 } });
+      const viewer = clients.open(damagedApp.collabUrl, room, { params: { token: 'user:dora' } });
+      await viewer.synced();
+
+      await page.goto(`${damagedApp.origin}/admin/`);
+      await page.fill('#token', TOKEN);
+      await page.click('#login-form button[type=submit]');
+      await page.locator(`.room-row[data-room="${room}"] .pill-damaged`).waitFor({ state: 'visible' });
+      await page.click(`.room-row[data-room="${room}"]`);
+      await page.waitForFunction(() => document.getElementById('rv-facts')?.textContent?.includes('damaged journal') === true);
+      const facts = await page.locator('#rv-facts').innerText();
+      assert.match(facts, /damaged-journal-1\.v2\.log/);
+      assert.deepEqual(pageErrors, []);
+    } finally {
+      clients.destroyAll();
+      await damagedApp?.close();
+      await rm(dataDirectory, { recursive: true, force: true });
+    }
   });
 });

@@ -25,10 +25,15 @@ export interface ExampleProcess {
   kill(): Promise<void>;
 }
 
-/** Runs an example server (`examples/<name>/server.ts`) as a child process, waits for /healthz. */
-export async function startExample(name: 'express' | 'koa', env: Record<string, string> = {}, port?: number): Promise<ExampleProcess> {
+/**
+ * Runs an example server (`examples/<name>/server.ts`) as a child process, waits for /healthz.
+ * `launcher` is a command that ends by exec-ing its arguments (e.g. `nsenter … --`), so that the
+ * child's pid stays the server's and signals reach it.
+ */
+export async function startExample(name: 'express' | 'koa', env: Record<string, string> = {}, port?: number, launcher: readonly string[] = []): Promise<ExampleProcess> {
   const chosenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}/server.ts`], {
+  const command = [...launcher, process.execPath, '--import', 'tsx', `examples/${name}/server.ts`];
+  const child = spawn(command[0], command.slice(1), {
     env: { ...process.env, PORT: String(chosenPort), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

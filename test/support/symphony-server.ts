@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { attachSymphony, MemoryStore, silentLogger, type Symphony, type SymphonyOptions } from '../../lib/index.js';
+import { attachSymphony, MemoryStore, silentLogger, type ShutdownReport, type Symphony, type SymphonyOptions } from '../../lib/index.js';
 
 export interface RunningSymphony {
   readonly server: Server;
@@ -8,7 +8,8 @@ export interface RunningSymphony {
   readonly port: number;
   /** `ws://127.0.0.1:<port>/collab` — what a y-websocket provider takes as its server URL. */
   readonly url: string;
-  close(): Promise<void>;
+  /** Closes Symphony, then the HTTP server; resolves to Symphony's shutdown report. */
+  close(): Promise<ShutdownReport>;
 }
 
 /** A Symphony on a fresh HTTP server on 127.0.0.1, an ephemeral port and (unless given) a MemoryStore. */
@@ -22,9 +23,10 @@ export async function startSymphony(options: SymphonyOptions = {}, server: Serve
     port,
     url: `ws://127.0.0.1:${port}${symphony.path}`,
     async close() {
-      await symphony.close();
+      const report = await symphony.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      return report;
     },
   };
 }

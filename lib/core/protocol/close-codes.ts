@@ -13,7 +13,11 @@ export const CloseCode = {
   messageTooBig: 1009,
   /** Unexpected server error. Retry with back-off. */
   internalError: 1011,
-  /** The client read too slowly: more than `limits.maxBufferedBytes` were waiting. Reconnect with back-off. */
+  /**
+   * Reconnect with back-off: the client read too slowly (more than `limits.maxBufferedBytes` were
+   * waiting), or the room's storage cannot be written (its updates are refused, not applied; the
+   * client keeps them and sends them again when it reconnects).
+   */
   tryAgainLater: 1013,
   /**
    * Unauthenticated: the credentials are missing, were refused, expired (`expiresAt`) or were
@@ -42,6 +46,7 @@ export const CloseReason = {
   messageTooBig: 'message too big',
   internalError: 'internal error',
   tryAgainLater: 'client too slow',
+  storageUnavailable: 'storage unavailable',
   documentTooLarge: 'document too large',
   roomFull: 'room full',
   authRevoked: 'credentials revoked',

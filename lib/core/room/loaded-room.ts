@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../replicator.js';
 import type { Connection } from '../connection/connection.js';
 import type { Counters } from '../counters.js';
-import { CheckpointError } from '../errors.js';
+import { CheckpointError, StorageUnavailableError } from '../errors.js';
 import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
@@ -19,6 +19,7 @@ import {
   syncUpdate,
 } from '../protocol/message-types.js';
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
+import type { RoomStorageStatus, StorageDamage } from '../storage/document-store.js';
 import { Presence } from './presence.js';
 
 export interface RoomContext {
@@ -30,6 +31,11 @@ export interface RoomContext {
 }
 
 const loadOrigin: UpdateOrigin = Object.freeze({ kind: 'load' });
+
+/** An update without structs or deletions: what a client in sync answers to the server's sync step 1. */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+}
 
 /** Longest wait between checkpoint retries of a room whose store keeps failing. */
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -59,6 +65,11 @@ export class LoadedRoom implements RoomReplica {
   private checkpointChain: Promise<boolean> = Promise.resolve(true);
   private failedCheckpoints = 0;
   private unloaded = false;
+  /** Damage the store found in this room's stored data when it loaded (quarantined, never deleted). */
+  private storageDamage: readonly StorageDamage[] = [];
+  /** False while the store cannot write this room's updates: they are refused, never applied unwritten. */
+  private writable = true;
+  private stopWatchingStorage: (() => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -80,6 +91,8 @@ export class LoadedRoom implements RoomReplica {
     let state = this.membership?.initialState ?? null;
     let source: LoadPayload['source'] = 'peer';
     if (state === null) {
+      // Watched from before the load, so damage found while loading reaches the room.
+      this.stopWatchingStorage = store.watch?.(this.name, this.handleStorageStatus) ?? null;
       state = await store.load(this.name);
       source = state === null ? 'new' : 'store';
     }
@@ -89,6 +102,8 @@ export class LoadedRoom implements RoomReplica {
     }
     // Registered after the load, so the loaded state is neither journaled nor relayed.
     this.doc.on('update', this.handleDocumentUpdate);
+    // A fresh snapshot of the intact state, so that the damaged files age out of the generations kept.
+    if (this.damaged) this.markUnsaved();
     this.membership?.ready();
     await hooks.onLoad?.({ room: this.name, doc: this.doc, source });
   }
@@ -123,6 +138,16 @@ export class LoadedRoom implements RoomReplica {
     this.leaveIfEmpty();
   }
 
+  /** Served from damaged storage (see `RoomInfo.damaged`); read by `stats()` without building an info object per room. */
+  get damaged(): boolean {
+    return this.storageDamage.length > 0;
+  }
+
+  /** False while the store cannot write the room's updates. */
+  get storageWritable(): boolean {
+    return this.writable;
+  }
+
   info(): RoomInfo {
     return {
       name: this.name,
@@ -132,6 +157,9 @@ export class LoadedRoom implements RoomReplica {
       lastActivityAt: this.lastActivityAt,
       lastCheckpointAt: this.lastCheckpointAt,
       unsaved: this.unsaved,
+      damaged: this.storageDamage.length > 0,
+      storageDamage: this.storageDamage,
+      writable: this.writable,
     };
   }
 
@@ -192,6 +220,14 @@ export class LoadedRoom implements RoomReplica {
       this.context.counters.droppedReadOnlyUpdates++;
       return;
     }
+    if (!this.writable) {
+      // A client with nothing new answers the sync with an empty update: it may stay, and read.
+      if (isEmptyUpdate(update)) return;
+      // Not applied, so not relayed: the client keeps the change and sends it again when it reconnects.
+      this.context.counters.updatesRefusedUnwritable++;
+      connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
+      return;
+    }
     if (this.documentBytes + update.byteLength > this.context.options.limits.maxDocumentBytes) {
       this.logger.warn({ connection: connection.id, documentBytes: this.documentBytes, updateBytes: update.byteLength }, 'update refused: document too large');
       connection.close(CloseCode.documentTooLarge, CloseReason.documentTooLarge);
@@ -243,9 +279,28 @@ export class LoadedRoom implements RoomReplica {
 
   /** Applies a change made by host code, as one transaction with a `server` origin. */
   applyServerChange(change: (doc: Y.Doc) => void, reason?: string): void {
+    if (!this.writable) throw new StorageUnavailableError(this.name);
     const origin: UpdateOrigin = reason === undefined ? { kind: 'server' } : { kind: 'server', reason };
     this.doc.transact(() => change(this.doc), origin);
   }
+
+  private readonly handleStorageStatus = (status: RoomStorageStatus): void => {
+    if (status.damage.length > this.storageDamage.length) {
+      this.context.counters.storageDamageFound += status.damage.length - this.storageDamage.length;
+      this.logger.error({ damage: status.damage }, 'room served from damaged storage: the intact data is served, the damaged bytes are kept aside');
+    }
+    this.storageDamage = status.damage;
+    if (status.writable === this.writable) return;
+    this.writable = status.writable;
+    if (!status.writable) {
+      const writers = [...this.connections].filter((connection) => !connection.readOnly);
+      this.logger.error({ writers: writers.length }, 'the room\'s updates cannot be written: refusing them and closing its writers with 1013 until the store recovers');
+      for (const connection of writers) connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
+    } else {
+      this.logger.info({}, 'the room\'s updates are written again: accepting them');
+    }
+    this.context.events.emit('storageStatus', { room: this.name, writable: status.writable, damage: status.damage });
+  };
 
   private connectionOf(origin: UpdateOrigin | undefined): Connection | null {
     if (origin?.kind !== 'client') return null;
@@ -366,6 +421,7 @@ export class LoadedRoom implements RoomReplica {
     this.cancelUnload();
     this.doc.off('update', this.handleDocumentUpdate);
     this.context.onUnloaded(this);
+    this.stopWatchingStorage?.();
     try {
       await this.membership?.leave();
       await this.context.options.store.release?.(this.name);
@@ -382,6 +438,7 @@ export class LoadedRoom implements RoomReplica {
     this.unloaded = true;
     this.cancelUnload();
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.stopWatchingStorage?.();
     // A load that failed after joining the cluster must not leave this node subscribed or registered.
     this.membership?.leave().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the cluster after a failed load failed'));
     this.doc.destroy();

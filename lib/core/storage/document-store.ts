@@ -10,6 +10,28 @@
  *   null for a room that was never stored. It rejects when the state exists but cannot be read:
  *   Symphony then refuses to serve the room rather than serve it empty.
  */
+/** Stored bytes of a room that could not be read: kept aside (quarantined), never deleted. */
+export interface StorageDamage {
+  /** A journal with records that failed their checksums (the intact ones around them are served), or a snapshot that could not be loaded (an older generation was). */
+  readonly kind: 'journal' | 'snapshot';
+  /** The damaged file, relative to the store's data directory. */
+  readonly file: string;
+  /** Where a copy of its bytes is kept for inspection, relative to the data directory. */
+  readonly quarantinedAs: string;
+  readonly damagedBytes: number;
+}
+
+/** How a store sees one loaded room. */
+export interface RoomStorageStatus {
+  /** Damage found when the room was loaded (empty when its stored data was intact). */
+  readonly damage: readonly StorageDamage[];
+  /**
+   * False while the room's appended updates cannot be written (a full disk, an I/O error): the
+   * store keeps them and retries, and Symphony refuses the room's updates until it is true again.
+   */
+  readonly writable: boolean;
+}
+
 export interface DocumentStore {
   /** The room's stored state merged with its journal; null for a room never stored. */
   load(room: string): Promise<Uint8Array | null>;
@@ -25,4 +47,15 @@ export interface DocumentStore {
   release?(room: string): Promise<void>;
   /** Flush journals and release resources; called by `symphony.close()` after the last checkpoint. */
   close?(): Promise<void>;
+  /**
+   * Optional: tells Symphony about a room's storage status (damage found at load, journal writes
+   * failing and recovering). Symphony watches a room from before its `load` until it unloads;
+   * the returned function stops watching.
+   */
+  watch?(room: string, onStatus: (status: RoomStorageStatus) => void): () => void;
+  /**
+   * Optional, for stores with a journal: rooms with appended updates that are not written yet
+   * because writing failed. After `close()`, those updates exist nowhere but in this process.
+   */
+  unwrittenRooms?(): string[];
 }
