@@ -21,6 +21,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { parseCommandLine, parseDuration } from '../../loadtest/args.js';
 import { Histogram } from '../../loadtest/histogram.js';
+import { forEachAwarenessState, forEachDocMarker } from '../../loadtest/receipts.js';
 import { buildPreload, runLoadTest, type LoadTestResult } from '../../loadtest/run.js';
 import { extractStats, statsUrlFrom } from '../../loadtest/server-stats.js';
 import { OpGenerator, YjsWriter, makeMarker } from '../../loadtest/yjs-writer.js';
@@ -103,6 +104,43 @@ describe('loadtest: Yjs updates', () => {
     Y.applyUpdate(doc, update);
     assert.ok(doc.getMap('shapes').size > 0);
     doc.destroy();
+  });
+});
+
+describe('loadtest: reading send times from received bytes', () => {
+  it('finds the send time and sender of every marker in an update, and skips text that only looks like one', () => {
+    const bytes = Buffer.from(`xx${makeMarker(1_234_567, 42)} ~yL12ab ${makeMarker(99, 7)}`, 'latin1');
+    const found: [number, number][] = [];
+    forEachDocMarker(bytes, 0, (sentAtUs, sender) => found.push([sentAtUs, sender]));
+    assert.deepEqual(found, [
+      [1_234_567, 42],
+      [99, 7],
+    ]);
+  });
+
+  it('reads the send time of each awareness state, wherever a server put the "t" key', () => {
+    const encoder = encoding.createEncoder();
+    const states: [number, string][] = [
+      [1001, '{"t":5000,"cursor":{"x":1}}'],
+      [1002, '{"user":{"name":"a"},"t":6000}'],
+      [1003, '{"user":{"name":"no time"}}'],
+    ];
+    encoding.writeVarUint(encoder, states.length);
+    for (const [clientId, json] of states) {
+      encoding.writeVarUint(encoder, clientId);
+      encoding.writeVarUint(encoder, 1);
+      encoding.writeVarString(encoder, json);
+    }
+    const update = encoding.toUint8Array(encoder);
+    const message = encoding.createEncoder();
+    encoding.writeVarUint(message, 1); // the awareness message type
+    encoding.writeVarUint8Array(message, update);
+    const found: [number, number][] = [];
+    forEachAwarenessState(Buffer.from(encoding.toUint8Array(message)), 1, (clientId, sentAtUs) => found.push([clientId, sentAtUs]));
+    assert.deepEqual(found, [
+      [1001, 5000],
+      [1002, 6000],
+    ]);
   });
 });
 
