@@ -38,7 +38,7 @@ export const PAGE_NOT_BUILT = 'The dashboard page is not built: run `npm run bui
 /**
  * The dashboard page: the static files `npm run build` puts in the package, held in memory (a few
  * tens of kilobytes). Nothing is built at run time: a published package ships the page, and a
- * source checkout builds it before it starts (`npm start` runs `build:dashboard` first).
+ * source checkout builds it before it starts (`npm start` rebuilds `dashboard-ui/build` when its sources changed).
  */
 export class DashboardPage {
   private readonly files: Promise<Map<string, PageFile> | null>;
