@@ -46,7 +46,13 @@ export default tseslint.config(
   { files: ['lib/cluster/replication/**/*.ts', 'lib/dashboard/**/*.ts'], rules: { 'no-restricted-imports': restrict(adapters) } },
   {
     files: ['lib/dashboard/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict(adapters, { group: ['**/cluster/**'], message: 'The dashboard reads cluster state through the core seam (RoomReplicator.describeCluster).' }) },
+    rules: {
+      'no-restricted-imports': restrict(
+        adapters,
+        { group: ['**/cluster/**'], message: 'The dashboard reads cluster state through the core seam (RoomReplicator.describeCluster).' },
+        { group: ['esbuild', '**/dashboard-ui/**'], message: 'The dashboard serves the page `npm run build` made: nothing is built at run time.' },
+      ),
+    },
   },
   {
     files: ['client/**/*.ts', 'dashboard-ui/src/**/*.ts'],

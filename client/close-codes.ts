@@ -32,11 +32,11 @@ export function decideAfterClose(code: number | null): CloseDecision {
     case CloseCode.forbidden:
       return { reconnect: 'never', error: { code: 'auth-refused', message: 'the server refused access to this room (4403)' } };
     case CloseCode.messageTooBig:
-      return { reconnect: 'never', error: { code: 'message-too-large', message: 'a message exceeded the server\'s size limit (1009)' } };
+      return { reconnect: 'never', error: { code: 'message-too-large', message: `a message exceeded the server's size limit (${code})` } };
     case CloseCode.documentTooLarge:
-      return { reconnect: 'never', error: { code: 'document-too-large', message: 'the document reached the server\'s size limit (4413)' } };
+      return { reconnect: 'never', error: { code: 'document-too-large', message: `the document reached the server's size limit (${code})` } };
     case CloseCode.roomFull:
-      return { reconnect: 'backoff', error: { code: 'room-full', message: 'the room is full (4429); retrying' } };
+      return { reconnect: 'backoff', error: { code: 'room-full', message: `the room is full (${code}); retrying` } };
     default:
       // 4400–4499 mirror HTTP 4xx: a decision of the server that reconnecting cannot change.
       if (code >= 4400 && code < 4500) {

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import * as esbuild from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,10 +55,17 @@ async function isStale(outDir: string): Promise<boolean> {
   return false;
 }
 
-// `tsx dashboard-ui/build.ts [outDir]`: used by `npm run build:dashboard` and `npm run build`.
+/**
+ * `tsx dashboard-ui/build.ts [outDir] [--if-stale]`: `npm run build` writes the page the package
+ * ships (dist/dashboard-ui/build); `npm run build:dashboard` and `npm start` (with --if-stale, so a
+ * start costs nothing when the sources did not change) write dashboard-ui/build for a checkout.
+ */
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  buildDashboardPage({ outDir: process.argv[2] })
-    .then(({ outDir, bytes, durationMs }) => process.stdout.write(`dashboard page built in ${Math.round(durationMs)} ms: ${outDir} (${Math.round(bytes / 1024)} KB)\n`))
+  const { values, positionals } = parseArgs({ options: { 'if-stale': { type: 'boolean', default: false } }, allowPositionals: true });
+  buildDashboardPage({ outDir: positionals[0], onlyIfStale: values['if-stale'] })
+    .then(({ built, outDir, bytes, durationMs }) =>
+      process.stdout.write(built ? `dashboard page built in ${Math.round(durationMs)} ms: ${outDir} (${Math.round(bytes / 1024)} KB)\n` : `dashboard page up to date: ${outDir}\n`),
+    )
     .catch((error: unknown) => {
       console.error(error);
       process.exitCode = 1;

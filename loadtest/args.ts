@@ -1,37 +1,85 @@
-/** Command-line parsing for symphony-loadtest (no dependencies). */
-import { DEFAULTS, type LoadTestConfig } from './run.js';
+/** Command-line parsing for symphony-loadtest, with node:util's parseArgs. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULTS, type LoadTestConfig } from './config.js';
+import type { Protocol } from './wire.js';
 import type { DocMix } from './yjs-writer.js';
 
 export interface CliOptions {
   config: LoadTestConfig;
-  json: string | null; // '-' for stdout
+  /** File to write the result to as JSON; '-' for stdout; null for none. */
+  json: string | null;
   report: string | null;
   quiet: boolean;
   help: boolean;
   version: boolean;
   maxP99Ms: number | null;
   maxMissingPercent: number | null;
+  /** Deprecated flags that were used, with what to use instead: printed, never fatal. */
+  warnings: string[];
 }
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses "60s", "2m", "1.5h", "500ms", or a bare number of seconds, into milliseconds. */
-export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new Error(`invalid duration "${v}" (use e.g. 500ms, 30s, 10m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000));
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 30s, 10m)`);
+  return Math.round(Number(match[1]) * UNIT_MS[match[2] ?? 's']);
 }
 
-export function parseDocMix(v: string): DocMix {
+/** Parses "add:30,move:40,text:30" (or with "=") into the relative weights of the three kinds of edit. */
+export function parseDocMix(text: string): DocMix {
   const mix: DocMix = { add: 0, move: 0, text: 0 };
-  for (const part of v.split(',')) {
-    const [k, n] = part.split(/[:=]/);
-    if (!(k in mix) || !(Number(n) >= 0)) throw new Error(`invalid --doc-mix "${v}" (use e.g. add:30,move:40,text:30)`);
-    mix[k as keyof DocMix] = Number(n);
+  for (const part of text.split(',')) {
+    const [kind, weight] = part.split(/[:=]/);
+    if (!(kind in mix) || !(Number(weight) >= 0)) throw new Error(`invalid --doc-mix "${text}" (use e.g. add:30,move:40,text:30)`);
+    mix[kind as keyof DocMix] = Number(weight);
   }
   if (mix.add + mix.move + mix.text <= 0) throw new Error('--doc-mix weights must not all be zero');
   return mix;
 }
+
+/**
+ * parseArgs has no options whose value may be left out: `--json` alone means stdout, and
+ * `--soak` alone (bench) the default soak time. Gives such a bare flag its default value
+ * explicitly, so `--json out.json`, `--json=out.json` and `--json` all parse.
+ */
+export function withDefaultValue(argv: readonly string[], flag: string, value: string): string[] {
+  return argv.map((token, index) => {
+    const next = argv[index + 1];
+    return token === flag && (next === undefined || next.startsWith('--')) ? `${flag}=${value}` : token;
+  });
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+/** What parseArgs returns for these options (strict, no positionals). */
+export type ParsedOptions<T extends OptionsConfig> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>;
+
+/** Runs node:util's parseArgs, with its errors reworded the way this tool words its own. */
+export function parseOptions<T extends OptionsConfig>(argv: string[], options: T): ParsedOptions<T> {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    const message = (error as Error).message;
+    const option = /'(-[^' ]+)/.exec(message)?.[1] ?? '';
+    if ((error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new Error(`unknown option "${option}" (see --help)`);
+    if (/argument missing/.test(message)) throw new Error(`${option} needs a value`);
+    throw new Error(`${message} (see --help)`);
+  }
+}
+
+/** A number option, at least `min`; undefined when the flag is absent. */
+export function numberOption(name: string, text: string | undefined, min = 0): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < min) throw new Error(`--${name} needs a number >= ${min}, got "${text}"`);
+  return value;
+}
+
+const integerOption = (name: string, text: string | undefined, min = 0) => {
+  const value = numberOption(name, text, min);
+  return value === undefined ? undefined : Math.floor(value);
+};
 
 export const HELP = `symphony-loadtest — load-test a Yjs WebSocket server (Symphony, y-websocket, Hocuspocus)
 
@@ -61,11 +109,12 @@ Server:
   --protocol <p>          y-websocket (default) or hocuspocus
   --header "K: V"         extra upgrade request header (repeatable), e.g. a session cookie
   --query <k=v&...>       query string added to every WebSocket URL (e.g. an auth token)
-  --auth-token <s>        token sent in the hocuspocus auth message
+  --auth-token <s>        the server's token, sent in the hocuspocus auth message
   --connect-timeout <t>   connect + sync handshake timeout per user (default 15s)
   --dashboard <url>       Symphony dashboard base URL (e.g. http://host:port/admin); the server's
                           CPU and memory are read from <dashboard>/api/stats during the run
-  --token <s>             dashboard API token (sent as "Authorization: Bearer <s>")
+  --dashboard-token <s>   the dashboard's API token (sent as "Authorization: Bearer <s>");
+                          --token is its former name, still accepted with a warning
 
 Output:
   --json [file]           write the result as JSON to file (or to stdout when no file is given)
@@ -78,125 +127,109 @@ Output:
 Exit codes: 0 done, 1 usage or fatal error, 2 no connection succeeded, 3 a --max-* threshold was missed.
 `;
 
-export function parseArgs(argv: string[]): CliOptions {
-  const config: LoadTestConfig = { ...DEFAULTS, headers: {} };
-  const opts: CliOptions = { config, json: null, report: null, quiet: false, help: false, version: false, maxP99Ms: null, maxMissingPercent: null };
-  const num = (name: string, v: string | undefined, min = 0): number => {
-    const n = Number(v);
-    if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${name} needs a number >= ${min}, got "${v ?? ''}"`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
-    let inline: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      inline = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${arg} needs a value`);
-      return v;
-    };
-    switch (arg) {
-      case '--url':
-        config.url = value();
-        break;
-      case '--users':
-        config.users = Math.floor(num(arg, value(), 1));
-        break;
-      case '--room-size':
-        config.roomSize = Math.floor(num(arg, value(), 1));
-        break;
-      case '--doc-rate':
-        config.docRate = num(arg, value());
-        break;
-      case '--presence-rate':
-        config.presenceRate = num(arg, value());
-        break;
-      case '--duration':
-        config.durationMs = parseDuration(value());
-        break;
-      case '--ramp':
-        config.rampMs = parseDuration(value());
-        break;
-      case '--drain':
-        config.drainMs = parseDuration(value());
-        break;
-      case '--doc-mix':
-        config.docMix = parseDocMix(value());
-        break;
-      case '--preload':
-        config.preloadOps = Math.floor(num(arg, value()));
-        break;
-      case '--room-prefix':
-        config.roomPrefix = value();
-        break;
-      case '--seed':
-        config.seed = Math.floor(num(arg, value()));
-        break;
-      case '--workers':
-        config.workers = Math.floor(num(arg, value(), 1));
-        break;
-      case '--protocol': {
-        const p = value();
-        if (p !== 'y-websocket' && p !== 'hocuspocus') throw new Error(`--protocol must be y-websocket or hocuspocus, got "${p}"`);
-        config.protocol = p;
-        break;
-      }
-      case '--header': {
-        const h = value();
-        const c = h.indexOf(':');
-        if (c <= 0) throw new Error(`--header needs "Name: value", got "${h}"`);
-        config.headers[h.slice(0, c).trim()] = h.slice(c + 1).trim();
-        break;
-      }
-      case '--query':
-        config.query = value().replace(/^\?/, '');
-        break;
-      case '--auth-token':
-        config.token = value();
-        break;
-      case '--connect-timeout':
-        config.connectTimeoutMs = parseDuration(value());
-        break;
-      case '--dashboard':
-        config.dashboard = value();
-        break;
-      case '--token':
-        config.dashboardToken = value();
-        break;
-      case '--json':
-        if (inline !== undefined) opts.json = inline || '-';
-        else if (argv[i + 1] !== undefined && !argv[i + 1].startsWith('--')) opts.json = argv[++i];
-        else opts.json = '-';
-        break;
-      case '--report':
-        opts.report = value();
-        break;
-      case '--quiet':
-        opts.quiet = true;
-        break;
-      case '--max-p99':
-        opts.maxP99Ms = num(arg, value());
-        break;
-      case '--max-missing':
-        opts.maxMissingPercent = num(arg, value());
-        break;
-      case '--help':
-      case '-h':
-        opts.help = true;
-        break;
-      case '--version':
-      case '-v':
-        opts.version = true;
-        break;
-      default:
-        throw new Error(`unknown option "${argv[i]}" (see --help)`);
-    }
+const OPTIONS = {
+  url: { type: 'string' },
+  users: { type: 'string' },
+  'room-size': { type: 'string' },
+  'doc-rate': { type: 'string' },
+  'presence-rate': { type: 'string' },
+  duration: { type: 'string' },
+  ramp: { type: 'string' },
+  drain: { type: 'string' },
+  'doc-mix': { type: 'string' },
+  preload: { type: 'string' },
+  'room-prefix': { type: 'string' },
+  seed: { type: 'string' },
+  workers: { type: 'string' },
+  protocol: { type: 'string' },
+  header: { type: 'string', multiple: true },
+  query: { type: 'string' },
+  'auth-token': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  dashboard: { type: 'string' },
+  'dashboard-token': { type: 'string' },
+  token: { type: 'string' },
+  json: { type: 'string' },
+  report: { type: 'string' },
+  quiet: { type: 'boolean', default: false },
+  'max-p99': { type: 'string' },
+  'max-missing': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', short: 'v', default: false },
+} as const satisfies OptionsConfig;
+
+type Values = ParsedOptions<typeof OPTIONS>['values'];
+
+/** Keeps only the options that were given, so the defaults of `DEFAULTS` stay where they are not. */
+function given<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function protocolOption(text: string | undefined): Protocol | undefined {
+  if (text === undefined || text === 'y-websocket' || text === 'hocuspocus') return text;
+  throw new Error(`--protocol must be y-websocket or hocuspocus, got "${text}"`);
+}
+
+function headersOption(lines: string[] = []): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new Error(`--header needs "Name: value", got "${line}"`);
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
   }
-  if (!opts.help && !opts.version && !config.url) throw new Error('--url is required (see --help)');
-  return opts;
+  return headers;
+}
+
+const durationOption = (text: string | undefined) => (text === undefined ? undefined : parseDuration(text));
+
+function loadTestConfig(values: Values, warnings: string[]): LoadTestConfig {
+  let dashboardToken = values['dashboard-token'];
+  if (values.token !== undefined) {
+    warnings.push('--token is deprecated: use --dashboard-token (the dashboard\'s API token; --auth-token is the server\'s)');
+    dashboardToken ??= values.token;
+  }
+  return {
+    ...DEFAULTS,
+    ...given({
+      url: values.url,
+      users: integerOption('users', values.users, 1),
+      roomSize: integerOption('room-size', values['room-size'], 1),
+      docRate: numberOption('doc-rate', values['doc-rate']),
+      presenceRate: numberOption('presence-rate', values['presence-rate']),
+      durationMs: durationOption(values.duration),
+      rampMs: durationOption(values.ramp),
+      drainMs: durationOption(values.drain),
+      docMix: values['doc-mix'] === undefined ? undefined : parseDocMix(values['doc-mix']),
+      preloadOps: integerOption('preload', values.preload),
+      roomPrefix: values['room-prefix'],
+      seed: integerOption('seed', values.seed),
+      workers: integerOption('workers', values.workers, 1),
+      protocol: protocolOption(values.protocol),
+      query: values.query?.replace(/^\?/, ''),
+      authToken: values['auth-token'],
+      connectTimeoutMs: durationOption(values['connect-timeout']),
+      dashboard: values.dashboard,
+      dashboardToken,
+    }),
+    headers: headersOption(values.header),
+  };
+}
+
+export function parseCommandLine(argv: string[]): CliOptions {
+  const { values } = parseOptions(withDefaultValue(argv, '--json', '-'), OPTIONS);
+  const warnings: string[] = [];
+  const config = loadTestConfig(values, warnings);
+  const options: CliOptions = {
+    config,
+    json: values.json === undefined ? null : values.json || '-',
+    report: values.report ?? null,
+    quiet: values.quiet,
+    help: values.help,
+    version: values.version,
+    maxP99Ms: numberOption('max-p99', values['max-p99']) ?? null,
+    maxMissingPercent: numberOption('max-missing', values['max-missing']) ?? null,
+    warnings,
+  };
+  if (!options.help && !options.version && !config.url) throw new Error('--url is required (see --help)');
+  return options;
 }

@@ -33,18 +33,18 @@ export class Histogram implements HistogramData {
 
   record(us: number): void {
     if (us < 0) us = 0;
-    let b = us < 1 ? 0 : Math.floor(Math.log(us) * INV_LOG_BASE) + 1;
-    if (b >= BUCKETS) b = BUCKETS - 1;
-    this.counts[b]++;
+    let bucket = us < 1 ? 0 : Math.floor(Math.log(us) * INV_LOG_BASE) + 1;
+    if (bucket >= BUCKETS) bucket = BUCKETS - 1;
+    this.counts[bucket]++;
     this.count++;
     this.sum += us;
     if (us > this.max) this.max = us;
   }
 
   merge(other: HistogramData): void {
-    const c = this.counts;
-    const o = other.counts;
-    for (let i = 0; i < BUCKETS; i++) c[i] += o[i];
+    const counts = this.counts;
+    const added = other.counts;
+    for (let bucket = 0; bucket < BUCKETS; bucket++) counts[bucket] += added[bucket];
     this.count += other.count;
     this.sum += other.sum;
     if (other.max > this.max) this.max = other.max;
@@ -90,8 +90,8 @@ export class Histogram implements HistogramData {
   }
 
   static from(data: HistogramData): Histogram {
-    const h = new Histogram();
-    h.merge(data);
-    return h;
+    const histogram = new Histogram();
+    histogram.merge(data);
+    return histogram;
   }
 }

@@ -1,5 +1,5 @@
 /** A self-contained HTML report: summary, and SVG charts of latency and throughput over time. */
-import type { LoadTestResult } from './run.js';
+import type { LoadTestResult, Window } from './run.js';
 import { formatSummary } from './summary.js';
 
 interface Series {
@@ -9,87 +9,92 @@ interface Series {
   dashed?: boolean;
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
+/** The smallest round number (1, 2, 2.5 or 5 times a power of ten) at or above `value`: an axis maximum. */
+function roundAxisMax(value: number): number {
+  if (!(value > 0)) return 1;
+  const power = Math.pow(10, Math.floor(Math.log10(value)));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
+  return 10 * power;
 }
 
-function fmtTick(v: number): string {
-  if (v >= 1e6) return `${v / 1e6}M`;
-  if (v >= 1e3) return `${v / 1e3}k`;
-  return String(Math.round(v * 100) / 100);
+function tickLabel(value: number): string {
+  if (value >= 1e6) return `${value / 1e6}M`;
+  if (value >= 1e3) return `${value / 1e3}k`;
+  return String(Math.round(value * 100) / 100);
 }
+
+/** Chart size and margins, in SVG units (the chart scales to the page's width). */
+const CHART = { width: 860, height: 260, left: 60, right: 16, top: 30, bottom: 36 };
 
 function lineChart(title: string, yLabel: string, series: Series[], xMax: number, phases: { ramp: number; steadyEnd: number }): string {
-  const W = 860;
-  const H = 260;
-  const L = 60;
-  const R = 16;
-  const T = 30;
-  const B = 36;
-  const pw = W - L - R;
-  const ph = H - T - B;
+  const { width, height, left, right, top, bottom } = CHART;
+  const plotWidth = width - left - right;
+  const plotHeight = height - top - bottom;
   let yMax = 0;
-  for (const s of series) for (const [, y] of s.points) if (y !== null && y > yMax) yMax = y;
-  yMax = niceMax(yMax * 1.05);
-  const x = (v: number) => L + (v / Math.max(1, xMax)) * pw;
-  const y = (v: number) => T + ph - (v / yMax) * ph;
+  for (const line of series) for (const [, value] of line.points) if (value !== null && value > yMax) yMax = value;
+  yMax = roundAxisMax(yMax * 1.05);
+  const x = (seconds: number) => left + (seconds / Math.max(1, xMax)) * plotWidth;
+  const y = (value: number) => top + plotHeight - (value / yMax) * plotHeight;
   const out: string[] = [];
-  out.push(`<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(title)}">`);
-  out.push(`<text x="${L}" y="18" class="title">${esc(title)}</text>`);
-  // phases
-  out.push(`<rect x="${x(0)}" y="${T}" width="${x(phases.ramp) - x(0)}" height="${ph}" class="ramp"/>`);
-  out.push(`<rect x="${x(phases.steadyEnd)}" y="${T}" width="${Math.max(0, x(xMax) - x(phases.steadyEnd))}" height="${ph}" class="ramp"/>`);
-  for (let i = 0; i <= 5; i++) {
-    const v = (yMax / 5) * i;
-    out.push(`<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" class="grid"/>`);
-    out.push(`<text x="${L - 6}" y="${y(v) + 4}" class="tick" text-anchor="end">${fmtTick(v)}</text>`);
+  out.push(`<svg viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${escapeHtml(title)}">`);
+  out.push(`<text x="${left}" y="18" class="title">${escapeHtml(title)}</text>`);
+  // Shade the ramp and the drain: only the steady phase between them is measured.
+  out.push(`<rect x="${x(0)}" y="${top}" width="${x(phases.ramp) - x(0)}" height="${plotHeight}" class="ramp"/>`);
+  out.push(`<rect x="${x(phases.steadyEnd)}" y="${top}" width="${Math.max(0, x(xMax) - x(phases.steadyEnd))}" height="${plotHeight}" class="ramp"/>`);
+  for (let tick = 0; tick <= 5; tick++) {
+    const value = (yMax / 5) * tick;
+    out.push(`<line x1="${left}" x2="${width - right}" y1="${y(value)}" y2="${y(value)}" class="grid"/>`);
+    out.push(`<text x="${left - 6}" y="${y(value) + 4}" class="tick" text-anchor="end">${tickLabel(value)}</text>`);
   }
-  const xStep = niceMax(xMax / 8);
-  for (let v = 0; v <= xMax; v += xStep) {
-    out.push(`<text x="${x(v)}" y="${H - B + 16}" class="tick" text-anchor="middle">${fmtTick(v)}s</text>`);
+  const xStep = roundAxisMax(xMax / 8);
+  for (let seconds = 0; seconds <= xMax; seconds += xStep) {
+    out.push(`<text x="${x(seconds)}" y="${height - bottom + 16}" class="tick" text-anchor="middle">${tickLabel(seconds)}s</text>`);
   }
-  out.push(`<text x="14" y="${T + ph / 2}" class="tick" transform="rotate(-90 14 ${T + ph / 2})" text-anchor="middle">${esc(yLabel)}</text>`);
-  out.push(`<line x1="${L}" x2="${L}" y1="${T}" y2="${T + ph}" class="axis"/><line x1="${L}" x2="${W - R}" y1="${T + ph}" y2="${T + ph}" class="axis"/>`);
-  let lx = L + title.length * 7.2 + 24;
-  for (const s of series) {
-    let d = '';
-    let pen = false;
-    for (const [px, py] of s.points) {
-      if (py === null) {
-        pen = false;
-        continue;
-      }
-      d += `${pen ? 'L' : 'M'}${x(px).toFixed(1)},${y(py).toFixed(1)}`;
-      pen = true;
-    }
-    out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
-    out.push(`<line x1="${lx}" x2="${lx + 18}" y1="14" y2="14" stroke="${s.color}" stroke-width="3"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>`);
-    out.push(`<text x="${lx + 22}" y="18" class="tick">${esc(s.name)}</text>`);
-    lx += 30 + s.name.length * 7;
+  out.push(`<text x="14" y="${top + plotHeight / 2}" class="tick" transform="rotate(-90 14 ${top + plotHeight / 2})" text-anchor="middle">${escapeHtml(yLabel)}</text>`);
+  out.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" class="axis"/><line x1="${left}" x2="${width - right}" y1="${top + plotHeight}" y2="${top + plotHeight}" class="axis"/>`);
+  let legendX = left + title.length * 7.2 + 24;
+  for (const line of series) {
+    const dash = line.dashed ? ' stroke-dasharray="5 3"' : '';
+    out.push(`<path d="${svgPath(line.points, x, y)}" fill="none" stroke="${line.color}" stroke-width="1.8"${dash}/>`);
+    out.push(`<line x1="${legendX}" x2="${legendX + 18}" y1="14" y2="14" stroke="${line.color}" stroke-width="3"${dash}/>`);
+    out.push(`<text x="${legendX + 22}" y="18" class="tick">${escapeHtml(line.name)}</text>`);
+    legendX += 30 + line.name.length * 7;
   }
   out.push('</svg>');
   return out.join('');
 }
 
-export function renderReport(r: LoadTestResult): string {
-  const ts = r.timeseries;
-  const xMax = ts.length ? ts[ts.length - 1].t : 1;
-  const phases = { ramp: r.config.rampMs / 1000, steadyEnd: (r.config.rampMs + r.config.durationMs) / 1000 };
-  const pts = (f: (w: (typeof ts)[number]) => number | null): [number, number | null][] => ts.map((w) => [w.t, f(w)]);
+/** The path through the points; a null value lifts the pen (a gap, e.g. a second without receipts). */
+function svgPath(points: Series['points'], x: (seconds: number) => number, y: (value: number) => number): string {
+  let path = '';
+  let penDown = false;
+  for (const [seconds, value] of points) {
+    if (value === null) {
+      penDown = false;
+      continue;
+    }
+    path += `${penDown ? 'L' : 'M'}${x(seconds).toFixed(1)},${y(value).toFixed(1)}`;
+    penDown = true;
+  }
+  return path;
+}
+
+export function renderReport(result: LoadTestResult): string {
+  const series = result.timeseries;
+  const xMax = series.length ? series[series.length - 1].t : 1;
+  const phases = { ramp: result.config.rampMs / 1000, steadyEnd: (result.config.rampMs + result.config.durationMs) / 1000 };
+  const points = (read: (window: Window) => number | null): [number, number | null][] => series.map((window) => [window.t, read(window)]);
   const charts = [
     lineChart(
       'Fan-out latency (per 1 s window)',
       'ms',
       [
-        { name: 'doc p50', color: '#2563eb', points: pts((w) => (w.doc.count ? w.doc.p50 : null)) },
-        { name: 'doc p99', color: '#1e3a8a', points: pts((w) => (w.doc.count ? w.doc.p99 : null)), dashed: true },
-        { name: 'presence p50', color: '#16a34a', points: pts((w) => (w.presence.count ? w.presence.p50 : null)) },
-        { name: 'presence p99', color: '#14532d', points: pts((w) => (w.presence.count ? w.presence.p99 : null)), dashed: true },
+        { name: 'doc p50', color: '#2563eb', points: points((window) => (window.doc.count ? window.doc.p50 : null)) },
+        { name: 'doc p99', color: '#1e3a8a', points: points((window) => (window.doc.count ? window.doc.p99 : null)), dashed: true },
+        { name: 'presence p50', color: '#16a34a', points: points((window) => (window.presence.count ? window.presence.p50 : null)) },
+        { name: 'presence p99', color: '#14532d', points: points((window) => (window.presence.count ? window.presence.p99 : null)), dashed: true },
       ],
       xMax,
       phases,
@@ -98,28 +103,28 @@ export function renderReport(r: LoadTestResult): string {
       'Throughput',
       'messages / s',
       [
-        { name: 'sent', color: '#d97706', points: pts((w) => w.counters.msgsOut) },
-        { name: 'received', color: '#7c3aed', points: pts((w) => w.counters.msgsIn) },
-        { name: 'doc fan-out received', color: '#2563eb', points: pts((w) => w.counters.docRecv) },
+        { name: 'sent', color: '#d97706', points: points((window) => window.counters.messagesOut) },
+        { name: 'received', color: '#7c3aed', points: points((window) => window.counters.messagesIn) },
+        { name: 'doc fan-out received', color: '#2563eb', points: points((window) => window.counters.docReceived) },
       ],
       xMax,
       phases,
     ),
-    lineChart('Connected users', 'users', [{ name: 'synced', color: '#0891b2', points: pts((w) => w.synced) }], xMax, phases),
+    lineChart('Connected users', 'users', [{ name: 'synced', color: '#0891b2', points: points((window) => window.synced) }], xMax, phases),
     lineChart(
       'CPU',
       '% of one core',
       [
-        { name: 'generator', color: '#db2777', points: pts((w) => w.generatorCpuPercent) },
-        ...(r.server ? [{ name: 'server', color: '#65a30d', points: pts((w) => w.server?.cpuPercent ?? null) }] : []),
+        { name: 'generator', color: '#db2777', points: points((window) => window.generatorCpuPercent) },
+        ...(result.server ? [{ name: 'server', color: '#65a30d', points: points((window) => window.server?.cpuPercent ?? null) }] : []),
       ],
       xMax,
       phases,
     ),
   ];
-  const data = JSON.stringify(r).replace(/</g, '\\u003c');
+  const data = JSON.stringify(result).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>symphony-loadtest report — ${esc(r.startedAt)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>symphony-loadtest report — ${escapeHtml(result.startedAt)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#111827;padding:0 12px}
@@ -131,11 +136,11 @@ svg{display:block;margin:18px 0;background:#fff;border:1px solid #e5e7eb;border-
 .warn{background:#fef3c7;border:1px solid #f59e0b;padding:8px 12px;border-radius:6px}
 </style></head><body>
 <h1>symphony-loadtest report</h1>
-<div class="sub">${esc(r.config.url)} · ${r.config.users} users in rooms of ${r.config.roomSize} · started ${esc(r.startedAt)} · shaded: ramp-up and drain</div>
-${r.generator.saturated ? `<p class="warn">The generator was saturated (${esc(r.generator.saturationReasons.join('; '))}): latencies include its own delay.</p>` : ''}
+<div class="sub">${escapeHtml(result.config.url)} · ${result.config.users} users in rooms of ${result.config.roomSize} · started ${escapeHtml(result.startedAt)} · shaded: ramp-up and drain</div>
+${result.generator.saturated ? `<p class="warn">The generator was saturated (${escapeHtml(result.generator.saturationReasons.join('; '))}): latencies include its own delay.</p>` : ''}
 ${charts.join('\n')}
 <h2>Summary</h2>
-<pre>${esc(formatSummary(r))}</pre>
+<pre>${escapeHtml(formatSummary(result))}</pre>
 <script type="application/json" id="result">${data}</script>
 </body></html>
 `;

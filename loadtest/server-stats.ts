@@ -22,53 +22,42 @@ export function statsUrlFrom(dashboard: string): string {
   return u.toString();
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** Depth-first search for the first numeric value whose key path matches. */
-function findNumber(obj: Json, test: (path: string[]) => boolean, path: string[] = []): number | null {
-  if (obj === null || typeof obj !== 'object') return null;
-  if (Array.isArray(obj)) return null;
-  for (const [k, v] of Object.entries(obj)) {
-    const p = [...path, k];
-    if (typeof v === 'number' && Number.isFinite(v) && test(p)) return v;
+/** Depth-first search for the first numeric value whose key path (lower-cased) matches; shallower keys first. */
+function findNumber(value: Json, matches: (path: string[]) => boolean, path: string[] = []): number | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  for (const [key, child] of Object.entries(value)) {
+    if (typeof child === 'number' && Number.isFinite(child) && matches([...path, key.toLowerCase()])) return child;
   }
-  for (const [k, v] of Object.entries(obj)) {
-    if (v && typeof v === 'object') {
-      const r = findNumber(v, test, [...path, k]);
-      if (r !== null) return r;
+  for (const [key, child] of Object.entries(value)) {
+    if (child && typeof child === 'object') {
+      const found = findNumber(child, matches, [...path, key.toLowerCase()]);
+      if (found !== null) return found;
     }
   }
   return null;
 }
 
-const lc = (p: string[]) => p.map((s) => s.toLowerCase());
+const lastKey = (path: string[]) => path[path.length - 1];
+const underCpu = (path: string[]) => path.some((key) => key.includes('cpu'));
+const isShareWord = (key: string) => key === 'percent' || key === 'pct' || key === 'usage';
+
+/** A CPU percentage: `cpuPercent`, `cpu_usage`, or `percent` under a `cpu` key (not a core count). */
+function isCpuPercent(path: string[]): boolean {
+  const key = lastKey(path);
+  if (key.includes('count')) return false;
+  return (key.includes('cpu') && (key.includes('percent') || key.includes('pct') || key.includes('usage'))) || (isShareWord(key) && underCpu(path));
+}
 
 export function extractStats(body: Json): { cpuPercent: number | null; cpuTimeMs: number | null; rssBytes: number | null; heapUsedBytes: number | null } {
-  const cpuPercent = findNumber(body, (p) => {
-    const l = lc(p);
-    const last = l[l.length - 1];
-    return (
-      ((last.includes('cpu') && (last.includes('percent') || last.includes('pct') || last.includes('usage'))) ||
-        ((last === 'percent' || last === 'pct' || last === 'usage') && l.some((s) => s.includes('cpu')))) &&
-      !last.includes('count')
-    );
-  });
-  let cpuTimeMs: number | null = null;
-  const user = findNumber(body, (p) => {
-    const l = lc(p);
-    return l[l.length - 1] === 'user' && l.some((s) => s.includes('cpu'));
-  });
-  const system = findNumber(body, (p) => {
-    const l = lc(p);
-    return l[l.length - 1] === 'system' && l.some((s) => s.includes('cpu'));
-  });
-  // process.cpuUsage() reports microseconds
-  if (user !== null && system !== null) cpuTimeMs = (user + system) / 1000;
-  const rssBytes = findNumber(body, (p) => lc(p)[p.length - 1] === 'rss' || lc(p)[p.length - 1] === 'rssbytes');
-  const heapUsedBytes = findNumber(body, (p) => {
-    const last = lc(p)[p.length - 1];
-    return last === 'heapused' || last === 'heapusedbytes';
-  });
+  const cpuPercent = findNumber(body, isCpuPercent);
+  const user = findNumber(body, (path) => lastKey(path) === 'user' && underCpu(path));
+  const system = findNumber(body, (path) => lastKey(path) === 'system' && underCpu(path));
+  // Cumulative user and system time as process.cpuUsage() reports them, in microseconds.
+  const cpuTimeMs = user !== null && system !== null ? (user + system) / 1000 : null;
+  const rssBytes = findNumber(body, (path) => lastKey(path) === 'rss' || lastKey(path) === 'rssbytes');
+  const heapUsedBytes = findNumber(body, (path) => lastKey(path) === 'heapused' || lastKey(path) === 'heapusedbytes');
   return { cpuPercent, cpuTimeMs, rssBytes, heapUsedBytes };
 }
 
@@ -77,7 +66,7 @@ export class ServerStatsPoller {
   readonly url: string;
   lastError: string | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private prevCpu: { t: number; ms: number } | null = null;
+  private previousCpu: { t: number; ms: number } | null = null;
   private inFlight = false;
 
   constructor(
@@ -105,25 +94,28 @@ export class ServerStatsPoller {
     try {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (this.token) headers.authorization = `Bearer ${this.token}`;
-      const res = await fetch(this.url, { headers, signal: AbortSignal.timeout(Math.max(1000, this.intervalMs)) });
-      if (!res.ok) {
-        this.lastError = `HTTP ${res.status} from ${this.url}`;
+      const response = await fetch(this.url, { headers, signal: AbortSignal.timeout(Math.max(1000, this.intervalMs)) });
+      if (!response.ok) {
+        this.lastError = `HTTP ${response.status} from ${this.url}`;
         return;
       }
-      const body = (await res.json()) as Json;
+      const stats = extractStats((await response.json()) as Json);
       const t = this.clock();
-      const s = extractStats(body);
-      let cpu = s.cpuPercent;
-      if (cpu === null && s.cpuTimeMs !== null) {
-        if (this.prevCpu && t > this.prevCpu.t) cpu = ((s.cpuTimeMs - this.prevCpu.ms) / (t - this.prevCpu.t)) * 100;
-        this.prevCpu = { t, ms: s.cpuTimeMs };
-      }
-      this.samples.push({ t, cpuPercent: cpu, rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes });
+      this.samples.push({ t, cpuPercent: this.cpuPercent(stats, t), rssBytes: stats.rssBytes, heapUsedBytes: stats.heapUsedBytes });
       this.lastError = null;
-    } catch (err) {
-      this.lastError = `${(err as Error).message} (${this.url})`;
+    } catch (error) {
+      this.lastError = `${(error as Error).message} (${this.url})`;
     } finally {
       this.inFlight = false;
     }
   }
+
+  /** The percentage the server reports, or one derived from its cumulative CPU time since the previous poll. */
+  private cpuPercent(stats: ReturnType<typeof extractStats>, t: number): number | null {
+    if (stats.cpuPercent !== null || stats.cpuTimeMs === null) return stats.cpuPercent;
+    const previous = this.previousCpu;
+    this.previousCpu = { t, ms: stats.cpuTimeMs };
+    return previous && t > previous.t ? ((stats.cpuTimeMs - previous.ms) / (t - previous.t)) * 100 : null;
+  }
+
 }

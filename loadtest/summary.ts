@@ -2,8 +2,8 @@
 import type { LatencySummary } from './histogram.js';
 import type { LoadTestResult, Progress } from './run.js';
 
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
-const pct = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(2)}%` : '0%');
+const count = (value: number) => Math.round(value).toLocaleString('en-US');
+const percentOf = (part: number, whole: number) => (whole > 0 ? `${((part / whole) * 100).toFixed(2)}%` : '0%');
 
 export function fmtMs(ms: number): string {
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
@@ -12,120 +12,144 @@ export function fmtMs(ms: number): string {
   return `${ms.toFixed(2)} ms`;
 }
 
-export function fmtBytes(b: number): string {
-  if (b >= 1024 ** 3) return `${(b / 1024 ** 3).toFixed(2)} GB`;
-  if (b >= 1024 ** 2) return `${(b / 1024 ** 2).toFixed(1)} MB`;
-  if (b >= 1024) return `${(b / 1024).toFixed(1)} KB`;
-  return `${Math.round(b)} B`;
+export function fmtBytes(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+  if (bytes >= 1024 ** 2) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${Math.round(bytes)} B`;
 }
 
-function rate(n: number): string {
-  return n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : `${Math.round(n)}`;
+function rate(perSecond: number): string {
+  return perSecond >= 10_000 ? `${(perSecond / 1000).toFixed(1)}k` : `${Math.round(perSecond)}`;
 }
 
 /** One line, redrawn in place on a TTY: a bar for the elapsed time and the live figures. */
-export function progressLine(p: Progress, width = 24): string {
-  const frac = Math.min(1, p.elapsedMs / p.totalMs);
-  const filled = Math.round(frac * width);
+export function progressLine(progress: Progress, width = 24): string {
+  const done = Math.min(1, progress.elapsedMs / progress.totalMs);
+  const filled = Math.round(done * width);
   const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-  const w = p.window;
-  const c = w.counters;
-  const target = p.totals.opened + p.totals.failed;
+  const { window, totals } = progress;
+  const target = totals.opened + totals.failed;
   const parts = [
-    `${bar} ${String(Math.round(frac * 100)).padStart(3)}%`,
-    p.phase.padEnd(7),
-    `users ${w.synced}/${target}${p.totals.failed ? ` (${p.totals.failed} failed)` : ''}${p.totals.dropped ? ` (${p.totals.dropped} dropped)` : ''}`,
-    `out ${rate(c.msgsOut)}/s in ${rate(c.msgsIn)}/s`,
-    `doc p99 ${w.doc.count ? fmtMs(w.doc.p99) : '-'}`,
-    `presence p99 ${w.presence.count ? fmtMs(w.presence.p99) : '-'}`,
-    `gen CPU ${Math.round(w.generatorCpuPercent)}%`,
+    `${bar} ${String(Math.round(done * 100)).padStart(3)}%`,
+    progress.phase.padEnd(7),
+    `users ${window.synced}/${target}${totals.failed ? ` (${totals.failed} failed)` : ''}${totals.dropped ? ` (${totals.dropped} dropped)` : ''}`,
+    `out ${rate(window.counters.messagesOut)}/s in ${rate(window.counters.messagesIn)}/s`,
+    `doc p99 ${window.doc.count ? fmtMs(window.doc.p99) : '-'}`,
+    `presence p99 ${window.presence.count ? fmtMs(window.presence.p99) : '-'}`,
+    `gen CPU ${Math.round(window.generatorCpuPercent)}%`,
   ];
-  if (w.server?.cpuPercent != null) parts.push(`server CPU ${Math.round(w.server.cpuPercent)}%`);
+  if (window.server?.cpuPercent != null) parts.push(`server CPU ${Math.round(window.server.cpuPercent)}%`);
   return parts.join(' │ ');
 }
 
-function latencyRow(name: string, l: LatencySummary): string {
-  if (!l.count) return `  ${name.padEnd(10)} (none received)`;
-  const cols = [l.p50, l.p95, l.p99, l.max].map((v) => fmtMs(v).padStart(9));
-  return `  ${name.padEnd(10)}${cols.join('')}   (${int(l.count)} samples)`;
+function latencyRow(name: string, latency: LatencySummary): string {
+  if (!latency.count) return `  ${name.padEnd(10)} (none received)`;
+  const columns = [latency.p50, latency.p95, latency.p99, latency.max].map((ms) => fmtMs(ms).padStart(9));
+  return `  ${name.padEnd(10)}${columns.join('')}   (${count(latency.count)} samples)`;
 }
 
-export function formatSummary(r: LoadTestResult): string {
-  const c = r.config;
-  const lines: string[] = [];
-  const d = r.messages.doc;
-  const p = r.messages.presence;
-  lines.push(`symphony-loadtest ${r.version} — ${c.url} (${c.protocol} protocol)${r.aborted ? '  [ABORTED]' : ''}`);
-  lines.push(
-    `${int(c.users)} users in ${int(r.rooms)} rooms of ${c.roomSize} · ${c.docRate} doc + ${c.presenceRate} presence updates/s each · ` +
-      `ramp ${c.rampMs / 1000}s, steady ${c.durationMs / 1000}s · started ${r.startedAt}`,
+/** The end-of-run summary: one section per question a reader has, in the order they ask them. */
+export function formatSummary(result: LoadTestResult): string {
+  return [
+    ...headerLines(result),
+    '',
+    ...connectionLines(result),
+    ...messageLines(result),
+    ...latencyLines(result),
+    ...throughputLines(result),
+    ...generatorLines(result),
+    ...serverLines(result),
+    ...errorLines(result),
+  ].join('\n');
+}
+
+function headerLines({ config, version, aborted, rooms, startedAt }: LoadTestResult): string[] {
+  return [
+    `symphony-loadtest ${version} — ${config.url} (${config.protocol} protocol)${aborted ? '  [ABORTED]' : ''}`,
+    `${count(config.users)} users in ${count(rooms)} rooms of ${config.roomSize} · ${config.docRate} doc + ${config.presenceRate} presence updates/s each · ` +
+      `ramp ${config.rampMs / 1000}s, steady ${config.durationMs / 1000}s · started ${startedAt}`,
+  ];
+}
+
+function connectionLines({ connections }: LoadTestResult): string[] {
+  return [
+    'Connections',
+    `  opened ${count(connections.opened)}/${count(connections.target)}   synced ${count(connections.synced)}   ` +
+      `failed ${count(connections.failed)}   dropped ${count(connections.dropped)}   ` +
+      `handshake p50 ${fmtMs(connections.handshakeMs.p50)} p99 ${fmtMs(connections.handshakeMs.p99)}`,
+  ];
+}
+
+function deliveryLine(name: string, sent: { sent: number; received: number; expected: number; missing: number; echoes: number }): string {
+  return (
+    `  ${name.padEnd(8)}  sent ${count(sent.sent)}   received ${count(sent.received)} of ${count(sent.expected)} expected   ` +
+    `missing ${count(sent.missing)} (${percentOf(sent.missing, sent.expected)})${sent.echoes ? `   echoed to sender ${count(sent.echoes)}` : ''}`
   );
-  lines.push('');
-  lines.push('Connections');
-  lines.push(
-    `  opened ${int(r.connections.opened)}/${int(r.connections.target)}   synced ${int(r.connections.synced)}   ` +
-      `failed ${int(r.connections.failed)}   dropped ${int(r.connections.dropped)}   ` +
-      `handshake p50 ${fmtMs(r.connections.handshakeMs.p50)} p99 ${fmtMs(r.connections.handshakeMs.p99)}`,
-  );
-  lines.push('Messages');
-  lines.push(
-    `  document  sent ${int(d.sent)}   received ${int(d.received)} of ${int(d.expected)} expected   ` +
-      `missing ${int(d.missing)} (${pct(d.missing, d.expected)})${d.echoes ? `   echoed to sender ${int(d.echoes)}` : ''}`,
-  );
-  lines.push(
-    `  presence  sent ${int(p.sent)}   received ${int(p.received)} of ${int(p.expected)} expected   ` +
-      `missing ${int(p.missing)} (${pct(p.missing, p.expected)})${p.echoes ? `   echoed to sender ${int(p.echoes)}` : ''}`,
-  );
-  if (p.missing > 0 && d.missing === 0) {
+}
+
+function messageLines({ messages }: LoadTestResult): string[] {
+  const lines = ['Messages', deliveryLine('document', messages.doc), deliveryLine('presence', messages.presence)];
+  if (messages.presence.missing > 0 && messages.doc.missing === 0) {
     lines.push('            (a server may coalesce presence to the latest state per user: missing presence is not lost data)');
   }
   lines.push(
-    `  total     out ${int(r.messages.out.messages)} (${fmtBytes(r.messages.out.bytes)})   in ${int(r.messages.in.messages)} (${fmtBytes(r.messages.in.bytes)})` +
-      (r.messages.skippedBackpressure ? `   skipped (socket backed up) ${int(r.messages.skippedBackpressure)}` : ''),
+    `  total     out ${count(messages.out.messages)} (${fmtBytes(messages.out.bytes)})   in ${count(messages.in.messages)} (${fmtBytes(messages.in.bytes)})` +
+      (messages.skippedBackpressure ? `   skipped (socket backed up) ${count(messages.skippedBackpressure)}` : ''),
   );
-  lines.push('Fan-out latency, steady phase     p50      p95      p99      max');
-  lines.push(latencyRow('document', r.latencyMs.doc));
-  lines.push(latencyRow('presence', r.latencyMs.presence));
-  const clean = r.latencyMsWithoutGeneratorStalls;
-  if (clean && clean.windowsKept < clean.windowsTotal) {
-    lines.push(`  leaving out the ${clean.windowsTotal - clean.windowsKept} of ${clean.windowsTotal} seconds in which the generator itself stalled (event-loop delay > ${clean.stallThresholdMs} ms):`);
-    lines.push(latencyRow('document', clean.doc));
-    lines.push(latencyRow('presence', clean.presence));
+  return lines;
+}
+
+function latencyLines({ latencyMs, latencyMsWithoutGeneratorStalls: withoutStalls }: LoadTestResult): string[] {
+  const lines = ['Fan-out latency, steady phase     p50      p95      p99      max', latencyRow('document', latencyMs.doc), latencyRow('presence', latencyMs.presence)];
+  if (withoutStalls && withoutStalls.windowsKept < withoutStalls.windowsTotal) {
+    lines.push(
+      `  leaving out the ${withoutStalls.windowsTotal - withoutStalls.windowsKept} of ${withoutStalls.windowsTotal} seconds in which the generator itself stalled (event-loop delay > ${withoutStalls.stallThresholdMs} ms):`,
+      latencyRow('document', withoutStalls.doc),
+      latencyRow('presence', withoutStalls.presence),
+    );
   }
-  const t = r.throughput;
-  lines.push('Throughput, steady phase');
-  lines.push(`  out ${int(t.outMsgPerSec)} msg/s (${fmtBytes(t.outBytesPerSec)}/s)   in ${int(t.inMsgPerSec)} msg/s (${fmtBytes(t.inBytesPerSec)}/s)`);
-  const g = r.generator;
-  lines.push('Generator (this process)');
-  lines.push(
-    `  CPU ${g.cpuPercent}% of one core (user ${g.userPercent}%, system ${g.systemPercent}%, peak ${g.maxCpuPercent}%)   ` +
-      `send lag p99 ${fmtMs(g.sendLagMs.p99)}`,
-  );
-  for (const th of g.threads) {
-    const cpu = th.cpuPercent != null ? `CPU ${th.cpuPercent}% of a core, ` : '';
-    lines.push(`  thread ${th.name}: ${cpu}event loop ${Math.round(th.eventLoopUtilization * 100)}% busy, delay p99 ${fmtMs(th.eventLoopDelayP99Ms)}`);
+  return lines;
+}
+
+function throughputLines({ throughput }: LoadTestResult): string[] {
+  return [
+    'Throughput, steady phase',
+    `  out ${count(throughput.outMsgPerSec)} msg/s (${fmtBytes(throughput.outBytesPerSec)}/s)   in ${count(throughput.inMsgPerSec)} msg/s (${fmtBytes(throughput.inBytesPerSec)}/s)`,
+  ];
+}
+
+function generatorLines({ generator }: LoadTestResult): string[] {
+  const lines = [
+    'Generator (this process)',
+    `  CPU ${generator.cpuPercent}% of one core (user ${generator.userPercent}%, system ${generator.systemPercent}%, peak ${generator.maxCpuPercent}%)   ` +
+      `send lag p99 ${fmtMs(generator.sendLagMs.p99)}`,
+  ];
+  for (const thread of generator.threads) {
+    const cpu = thread.cpuPercent != null ? `CPU ${thread.cpuPercent}% of a core, ` : '';
+    lines.push(`  thread ${thread.name}: ${cpu}event loop ${Math.round(thread.eventLoopUtilization * 100)}% busy, delay p99 ${fmtMs(thread.eventLoopDelayP99Ms)}`);
   }
-  if (g.saturated) {
-    lines.push(`  WARNING: the generator was saturated (${g.saturationReasons.join('; ')}).`);
-    lines.push('  Latencies include the generator\'s own delay: run fewer users per generator, or --workers on a machine with free cores.');
+  if (generator.saturated) {
+    lines.push(`  WARNING: the generator was saturated (${generator.saturationReasons.join('; ')}).`);
+    lines.push("  Latencies include the generator's own delay: run fewer users per generator, or --workers on a machine with free cores.");
   } else {
-    lines.push('  not saturated: the latencies above are the server\'s and the network\'s');
+    lines.push("  not saturated: the latencies above are the server's and the network's");
   }
-  if (r.server) {
-    const s = r.server;
-    lines.push(`Server (${s.source})`);
-    if (!s.samples.length) lines.push(`  no stats read${s.error ? `: ${s.error}` : ''}`);
-    else
-      lines.push(
-        `  CPU ${s.cpuPercent != null ? `${Math.round(s.cpuPercent)}% median in steady phase` : 'n/a (the stats response has no CPU figure)'}` +
-          `${s.maxCpuPercent != null ? ` (peak ${Math.round(s.maxCpuPercent)}%)` : ''}   ` +
-          `RSS ${s.rssBytes != null ? fmtBytes(s.rssBytes) : 'n/a'}${s.maxRssBytes != null ? ` (peak ${fmtBytes(s.maxRssBytes)})` : ''}` +
-          `${s.heapUsedBytes != null ? `   heap used ${fmtBytes(s.heapUsedBytes)}` : ''}`,
-      );
-  }
-  if (r.errors.length) {
-    lines.push('Errors (first of each kind)');
-    for (const e of r.errors.slice(0, 10)) lines.push(`  ${e}`);
-  }
-  return lines.join('\n');
+  return lines;
+}
+
+function serverLines({ server }: LoadTestResult): string[] {
+  if (!server) return [];
+  if (!server.samples.length) return [`Server (${server.source})`, `  no stats read${server.error ? `: ${server.error}` : ''}`];
+  const cpu = server.cpuPercent != null ? `${Math.round(server.cpuPercent)}% median in steady phase` : 'n/a (the stats response has no CPU figure)';
+  const peakCpu = server.maxCpuPercent != null ? ` (peak ${Math.round(server.maxCpuPercent)}%)` : '';
+  const rss = `${server.rssBytes != null ? fmtBytes(server.rssBytes) : 'n/a'}${server.maxRssBytes != null ? ` (peak ${fmtBytes(server.maxRssBytes)})` : ''}`;
+  const heap = server.heapUsedBytes != null ? `   heap used ${fmtBytes(server.heapUsedBytes)}` : '';
+  return [`Server (${server.source})`, `  CPU ${cpu}${peakCpu}   RSS ${rss}${heap}`];
+}
+
+/** The first error of each kind: enough to see what went wrong without a flood. */
+function errorLines({ errors }: LoadTestResult): string[] {
+  if (!errors.length) return [];
+  return ['Errors (first of each kind)', ...errors.slice(0, 10).map((error) => `  ${error}`)];
 }

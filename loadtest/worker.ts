@@ -1,23 +1,27 @@
-/** Worker-thread entry: runs one engine over its share of the rooms (see run.ts, --workers). */
+/** Worker-thread entry: runs one engine over its share of the rooms (see threads.ts, --workers). */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Engine, type EngineConfig } from './engine.js';
+import { LoadEngine, type EngineConfig } from './engine.js';
+import type { WorkerRequest } from './threads.js';
 
-const engine = new Engine(workerData as EngineConfig);
-parentPort!.postMessage({ id: 0, data: 'ready' });
+const engine = new LoadEngine(workerData as EngineConfig);
+const port = parentPort!;
+port.postMessage({ id: 0, data: 'ready' });
 
-parentPort!.on('message', async (m: { id: number; type: string; t0?: string }) => {
-  if (m.type === 'start') {
-    engine.start(m.t0!);
-    parentPort!.postMessage({ id: m.id, data: true });
-  } else if (m.type === 'snapshot') {
-    const data = engine.snapshot();
-    const transfer = [data.docHist.counts.buffer, data.presHist.counts.buffer, data.handshakeHist.counts.buffer, data.lagHist.counts.buffer];
-    parentPort!.postMessage({ id: m.id, data }, transfer as ArrayBuffer[]);
-  } else if (m.type === 'stop') {
+port.on('message', async (request: WorkerRequest) => {
+  const reply = (data: unknown, transfer: ArrayBuffer[] = []) => port.postMessage({ id: request.id, data }, transfer);
+  if (request.type === 'start') {
+    engine.start(request.t0!);
+    reply(true);
+  } else if (request.type === 'snapshot') {
+    const snapshot = engine.snapshot();
+    // The histograms' buckets move to the main thread instead of being copied.
+    const histograms = [snapshot.docLatency, snapshot.presenceLatency, snapshot.handshake, snapshot.sendLag];
+    reply(snapshot, histograms.map((histogram) => histogram.counts.buffer as ArrayBuffer));
+  } else if (request.type === 'stop') {
     engine.stopSending();
-    parentPort!.postMessage({ id: m.id, data: true });
-  } else if (m.type === 'close') {
+    reply(true);
+  } else if (request.type === 'close') {
     await engine.close();
-    parentPort!.postMessage({ id: m.id, data: true });
+    reply(true);
   }
 });

@@ -96,18 +96,18 @@ export class OpGenerator {
   }
 
   next(marker: string): DocOp {
-    const r = this.rnd() * this.total;
+    const pick = this.rnd() * this.total;
     const { mix } = this;
-    if (this.shapeCount === 0 || r < mix.add) {
+    if (this.shapeCount === 0 || pick < mix.add) {
       return { kind: 'add', key: `${this.keyPrefix}${this.shapeCount++}`, value: this.shape(marker) };
     }
-    if (r < mix.add + mix.move) {
+    if (pick < mix.add + mix.move) {
       const key = `${this.keyPrefix}${Math.floor(this.rnd() * this.shapeCount)}`;
       return { kind: 'move', key, value: this.shape(marker) };
     }
-    const n = 1 + Math.floor(this.rnd() * 4);
+    const words = 1 + Math.floor(this.rnd() * 4);
     let text = ' ';
-    for (let i = 0; i < n; i++) text += WORDS[Math.floor(this.rnd() * WORDS.length)] + ' ';
+    for (let word = 0; word < words; word++) text += WORDS[Math.floor(this.rnd() * WORDS.length)] + ' ';
     return { kind: 'text', text: text + marker };
   }
 

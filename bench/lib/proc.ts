@@ -28,14 +28,14 @@ export function readProc(pid: number): ProcSample | null {
     const utime = Number(rest[11]);
     const stime = Number(rest[12]);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const m = /VmRSS:\s+(\d+) kB/.exec(status);
+    const rss = /VmRSS:\s+(\d+) kB/.exec(status);
     let waitMs = 0;
     try {
       waitMs = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
     } catch {
       /* no schedstat */
     }
-    return { epochMs: Date.now(), cpuMs: ((utime + stime) * 1000) / CLK_TCK, rssBytes: m ? Number(m[1]) * 1024 : 0, waitMs };
+    return { epochMs: Date.now(), cpuMs: ((utime + stime) * 1000) / CLK_TCK, rssBytes: rss ? Number(rss[1]) * 1024 : 0, waitMs };
   } catch {
     return null;
   }
@@ -56,8 +56,8 @@ export class Sampler {
   }
 
   take(): void {
-    const s = readProc(this.pid);
-    if (s) this.samples.push(s);
+    const sample = readProc(this.pid);
+    if (sample) this.samples.push(sample);
   }
 
   stop(): void {
@@ -68,12 +68,12 @@ export class Sampler {
 
   /** CPU ms used and wall ms elapsed between the samples nearest inside [fromMs, toMs]. */
   window(fromMs: number, toMs: number): { cpuMs: number; wallMs: number; waitMs: number; rssMedian: number; rssMax: number } | null {
-    const inside = this.samples.filter((s) => s.epochMs >= fromMs && s.epochMs <= toMs);
+    const inside = this.samples.filter((sample) => sample.epochMs >= fromMs && sample.epochMs <= toMs);
     if (inside.length < 2) return null;
-    const a = inside[0];
-    const b = inside[inside.length - 1];
-    const rss = inside.map((s) => s.rssBytes).sort((x, y) => x - y);
-    return { cpuMs: b.cpuMs - a.cpuMs, wallMs: b.epochMs - a.epochMs, waitMs: b.waitMs - a.waitMs, rssMedian: rss[Math.floor(rss.length / 2)], rssMax: rss[rss.length - 1] };
+    const first = inside[0];
+    const last = inside[inside.length - 1];
+    const rss = inside.map((sample) => sample.rssBytes).sort((x, y) => x - y);
+    return { cpuMs: last.cpuMs - first.cpuMs, wallMs: last.epochMs - first.epochMs, waitMs: last.waitMs - first.waitMs, rssMedian: rss[Math.floor(rss.length / 2)], rssMax: rss[rss.length - 1] };
   }
 }
 
@@ -89,7 +89,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function waitForHttp(url: string, timeoutMs: number, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -132,7 +132,7 @@ export function spawnPinned(core: string | null, args: string[], env: NodeJS.Pro
 
 export async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
@@ -152,14 +152,14 @@ export async function machineBusy(ms = 2000): Promise<number> {
   const read = () => {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const idle = line[3] + (line[4] ?? 0);
-    const total = line.reduce((a, b) => a + b, 0);
+    const total = line.reduce((sum, ticks) => sum + ticks, 0);
     return { idle, total };
   };
-  const a = read();
+  const before = read();
   await sleep(ms);
-  const b = read();
-  const total = b.total - a.total;
-  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+  const after = read();
+  const total = after.total - before.total;
+  return total > 0 ? 1 - (after.idle - before.idle) / total : 0;
 }
 
 /**

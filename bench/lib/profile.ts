@@ -13,67 +13,82 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+const NODE_MODULES = 'node_modules/';
+
+/** The installed package a script belongs to (`name` or `@scope/name`) and its file name, or null for other scripts. */
+function installedPackage(url: string): { name: string; file: string } | null {
+  const at = url.lastIndexOf(NODE_MODULES);
+  if (at < 0) return null;
+  const parts = url.slice(at + NODE_MODULES.length).split('/');
+  return { name: parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0], file: parts[parts.length - 1] };
+}
+
+/** Where a function is defined, short: package/file, node:module, or the path inside the project. */
 function where(url: string): string {
   if (!url) return '(native)';
-  const nm = url.lastIndexOf('node_modules/');
-  if (nm >= 0) {
-    const rest = url.slice(nm + 13).split('/');
-    const pkg = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-    return `${pkg}/${rest[rest.length - 1]}`;
-  }
+  const installed = installedPackage(url);
+  if (installed) return `${installed.name}/${installed.file}`;
   if (url.startsWith('node:')) return url;
-  const m = /\/work\/[^/]+\/(.*)$/.exec(url) ?? /([^/]+\/[^/]+)$/.exec(url);
-  return m ? m[1] : url;
+  const projectPath = /\/work\/[^/]+\/(.*)$/.exec(url) ?? /([^/]+\/[^/]+)$/.exec(url);
+  return projectPath ? projectPath[1] : url;
 }
 
-function pkgOf(url: string): string {
+/** Who owns the time: a package, Node itself, or this project. */
+function ownerOf(url: string): string {
   if (!url) return '(native, GC, idle)';
-  const nm = url.lastIndexOf('node_modules/');
-  if (nm >= 0) {
-    const rest = url.slice(nm + 13).split('/');
-    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-  }
-  if (url.startsWith('node:')) return 'node internals';
-  return 'project code';
+  const installed = installedPackage(url);
+  if (installed) return installed.name;
+  return url.startsWith('node:') ? 'node internals' : 'project code';
 }
+
+/** Self time of every profile node. */
+function selfTimes(profile: CpuProfile): Map<number, number> {
+  const time = new Map<number, number>();
+  profile.samples.forEach((nodeId, index) => time.set(nodeId, (time.get(nodeId) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  return time;
+}
+
+/** The newest main-thread profile in the directory (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main thread, others are e.g. the module-loader hooks thread). */
+function newestMainThreadProfile(dir: string): CpuProfile | null {
+  const files = readdirSync(dir)
+    .filter((file) => file.endsWith('.cpuprofile') && file.split('.')[4] === '0')
+    .sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs);
+  return files.length ? (JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as CpuProfile) : null;
+}
+
+const byTimeDescending = (entries: Map<string, number>) => [...entries.entries()].sort((a, b) => b[1] - a[1]);
 
 export function summariseProfile(dir: string, top = 20): string {
-  // the newest main-thread profile in the directory (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile;
-  // thread 0 is the main thread, others are e.g. the module-loader hooks thread)
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0')
-    .sort((a, b) => statSync(join(dir, b)).mtimeMs - statSync(join(dir, a)).mtimeMs);
-  if (!files.length) return '(no profile written)';
-  const p = JSON.parse(readFileSync(join(dir, files[0]), 'utf8')) as CpuProfile;
-  const time = new Map<number, number>();
-  p.samples.forEach((id, i) => time.set(id, (time.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
-  const byFn = new Map<string, number>();
-  const byPkg = new Map<string, number>();
+  const profile = newestMainThreadProfile(dir);
+  if (!profile) return '(no profile written)';
+  const time = selfTimes(profile);
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
   let total = 0;
   let idle = 0;
-  for (const n of p.nodes) {
-    const t = time.get(n.id) ?? 0;
-    total += t;
-    if (n.callFrame.functionName === '(idle)') {
-      idle += t;
+  for (const node of profile.nodes) {
+    const nodeTime = time.get(node.id) ?? 0;
+    total += nodeTime;
+    const { functionName, url } = node.callFrame;
+    if (functionName === '(idle)') {
+      idle += nodeTime;
       continue;
     }
-    const key = `${n.callFrame.functionName || '(anonymous)'} — ${where(n.callFrame.url)}`;
-    byFn.set(key, (byFn.get(key) ?? 0) + t);
-    const pkg = n.callFrame.functionName === '(garbage collector)' ? 'garbage collector' : pkgOf(n.callFrame.url);
-    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + t);
+    const key = `${functionName || '(anonymous)'} — ${where(url)}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + nodeTime);
+    const owner = functionName === '(garbage collector)' ? 'garbage collector' : ownerOf(url);
+    byPackage.set(owner, (byPackage.get(owner) ?? 0) + nodeTime);
   }
   const busy = total - idle;
-  const pct = (v: number) => `${((v / busy) * 100).toFixed(1)}%`;
+  const shareOfBusy = (nodeTime: number) => `${((nodeTime / busy) * 100).toFixed(1)}%`;
   const lines = [`Busy ${((busy / total) * 100).toFixed(0)}% of the profiled time. Share of busy time by package:`, ''];
   lines.push(
-    [...byPkg.entries()]
-      .sort((a, b) => b[1] - a[1])
+    byTimeDescending(byPackage)
       .slice(0, 10)
-      .map(([k, v]) => `${k} ${pct(v)}`)
+      .map(([owner, ownerTime]) => `${owner} ${shareOfBusy(ownerTime)}`)
       .join(' · '),
   );
   lines.push('', `Top ${top} functions by self time (share of busy time):`, '');
-  for (const [k, v] of [...byFn.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`- ${pct(v)} ${k}`);
+  for (const [key, functionTime] of byTimeDescending(byFunction).slice(0, top)) lines.push(`- ${shareOfBusy(functionTime)} ${key}`);
   return lines.join('\n');
 }

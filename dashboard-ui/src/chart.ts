@@ -1,4 +1,4 @@
-import type { Sample } from './types.js';
+import type { Sample } from '../../lib/dashboard/wire-types.js';
 
 export interface ChartSeries {
   /** A CSS color or custom property name (`--series-a`). */

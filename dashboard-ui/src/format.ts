@@ -1,4 +1,4 @@
-import type { RoomItem } from './types.js';
+import type { RoomItem } from '../../lib/dashboard/wire-types.js';
 
 export function formatBytes(bytes: number | null): string {
   if (bytes === null) return '–';

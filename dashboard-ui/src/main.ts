@@ -5,7 +5,7 @@ import { byId, formatBytes, formatCount, formatDuration, formatNumber, roomSegme
 import { NodesPanel } from './nodes-panel.js';
 import { RoomView } from './room-view.js';
 import { RoomsTable, type RoomQuery } from './rooms-table.js';
-import type { ClusterAnswer, RoomDetails, RoomList, RoomsEvent, Sample, SortKey, Stats } from './types.js';
+import type { ClusterAnswer, RoomDetails, RoomList, RoomsEvent, Sample, SortKey, Stats } from '../../lib/dashboard/wire-types.js';
 
 /** Samples kept for the charts: ten minutes at one per second. */
 const MAX_SAMPLES = 600;

@@ -1,5 +1,5 @@
 import { byId, element, formatAge, formatNumber, shortId } from './format.js';
-import type { ClusterAnswer } from './types.js';
+import type { ClusterAnswer } from '../../lib/dashboard/wire-types.js';
 
 /** How often the panel asks for the cluster view; the server reads its registry at most every couple of seconds anyway. */
 const REFRESH_INTERVAL_MS = 5_000;

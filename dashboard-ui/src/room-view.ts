@@ -1,6 +1,6 @@
 import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
 import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, roomState, shortId } from './format.js';
-import type { RoomDetails, RoomItem, RoomsEvent } from './types.js';
+import type { RoomDetails, RoomItem, RoomsEvent } from '../../lib/dashboard/wire-types.js';
 
 /** Live changes reload the open room at most this often. */
 const RELOAD_INTERVAL_MS = 1_000;

@@ -1,5 +1,5 @@
 import { element, formatAgo, formatBytes, roomState } from './format.js';
-import type { RoomItem, RoomList, RoomsEvent, SortKey } from './types.js';
+import type { RoomItem, RoomList, RoomsEvent, SortKey } from '../../lib/dashboard/wire-types.js';
 
 const ROW_HEIGHT = 36;
 /** Rows fetched per request; a block is fetched when one of its rows scrolls into view. */

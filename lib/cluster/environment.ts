@@ -9,14 +9,15 @@ import { DynamoDbRegistry } from './adapters/dynamodb-registry.js';
 import { urlWithScheme } from '../util/config-checks.js';
 import { checkNodeId } from '../util/node-id.js';
 import { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
+import type { RoomBus } from './replication/room-bus.js';
 
 /** Options of `clusterFromEnvironment`, besides the variables it reads (`CLUSTER_VARIABLES`). */
 export interface ClusterEnvironmentOptions {
   /** Where the variables are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
-  /** Replicator settings the environment does not carry (timings, fault injection). */
-  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs' | 'dropIncoming'>>;
+  /** Replicator settings the environment does not carry (timings). */
+  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs'>>;
   /** Redis bus settings besides the URL and prefix. */
   bus?: Partial<Omit<RedisBusOptions, 'url' | 'keyPrefix' | 'logger'>>;
   /** S3 store settings besides the bucket and prefix. */
@@ -97,7 +98,20 @@ async function nodeUrlFrom(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<s
  * | `PORT` | the port in a derived node URL | `3000` |
  * | `AWS_REGION`, credentials, `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL_DYNAMODB` | read by the AWS SDK as it documents them | SDK defaults |
  */
-export async function clusterFromEnvironment(options: ClusterEnvironmentOptions = {}): Promise<ClusterSetup | null> {
+export function clusterFromEnvironment(options: ClusterEnvironmentOptions = {}): Promise<ClusterSetup | null> {
+  return assembleClusterFromEnvironment(options, (bus) => bus);
+}
+
+/**
+ * `clusterFromEnvironment`, with the Redis bus passed through `decorateBus` before the replicator
+ * and the store see it. This is the seam the cluster tests use to lose pub/sub messages as a lossy
+ * network would; it is deliberately not exported from the package, so no deployment can
+ * configure a fault.
+ */
+export async function assembleClusterFromEnvironment(
+  options: ClusterEnvironmentOptions,
+  decorateBus: (bus: RoomBus) => RoomBus,
+): Promise<ClusterSetup | null> {
   const env = options.env ?? process.env;
   if (!isClusterConfigured(env)) return null;
   const logger = options.logger ?? silentLogger;
@@ -132,7 +146,7 @@ export async function clusterFromEnvironment(options: ClusterEnvironmentOptions 
     staleAfterMs: 3 * (options.replicator?.leaseRenewalIntervalMs ?? 10_000),
     logger,
   });
-  const bus = new RedisBus({ url, keyPrefix, logger, ...options.bus });
+  const bus = decorateBus(new RedisBus({ url, keyPrefix, logger, ...options.bus }));
   const replicator = new ClusterReplicator({ bus, registry, store: documents, nodeUrl, secret, ...options.replicator });
   const { host } = new URL(url);
   return {

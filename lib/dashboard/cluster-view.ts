@@ -14,6 +14,14 @@ export interface ClusterSnapshot {
   placement(room: string): RoomPlacement;
 }
 
+/** The answer of `GET /api/cluster`: which node holds which room (`cluster` is null on a single node). */
+export interface ClusterAnswer {
+  readonly nodeId: string;
+  /** When the server read the view: heartbeat ages are measured from it, on the servers' clock. */
+  readonly readAt: number;
+  readonly cluster: ClusterView | null;
+}
+
 /** The fields `GET /api/rooms/:room` adds in cluster mode. */
 export type RoomClusterFields =
   | (RoomPlacement & { readonly cluster: { readonly available: true; readonly readAt: number } })

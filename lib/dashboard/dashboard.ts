@@ -5,7 +5,7 @@ import type { MetadataStore } from './metadata/metadata-store.js';
 import { MetadataRecorder } from './metadata/recorder.js';
 import type { Symphony } from '../core/symphony.js';
 import { createAuthorizer } from './auth.js';
-import { ClusterViewCache } from './cluster-view.js';
+import { ClusterViewCache, type ClusterAnswer } from './cluster-view.js';
 import { EventHub } from './event-stream.js';
 import { BadRequestError, failure, json, type DashboardRequest, type DashboardResponse } from './http.js';
 import { MetricsExporter } from './metrics.js';
@@ -171,7 +171,8 @@ export class Dashboard {
     const { nodeId } = this.symphony;
     try {
       const { readAt, view } = await this.clusterView.get();
-      return json(200, { nodeId, readAt, cluster: view });
+      const answer: ClusterAnswer = { nodeId, readAt, cluster: view };
+      return json(200, answer);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn({ err: error }, 'the cluster view is unavailable: the registry could not be read');

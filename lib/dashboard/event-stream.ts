@@ -15,6 +15,12 @@ export interface RoomUpdate {
   readonly lastActivityAt: string;
 }
 
+/** The `rooms` event: rooms loaded or changed since the previous sample, and rooms unloaded. */
+export interface RoomsEvent {
+  readonly updated: RoomUpdate[];
+  readonly unloaded: string[];
+}
+
 export interface EventHubOptions {
   readonly eventStreamKeepAliveMs: number;
   readonly replayEvents: number;
@@ -132,7 +138,7 @@ export class EventHub {
     this.sequence = 0;
   }
 
-  private diffRooms(): { updated: RoomUpdate[]; unloaded: string[] } | null {
+  private diffRooms(): RoomsEvent | null {
     const tracked = this.tracked;
     if (!tracked) return null;
     const updated: RoomUpdate[] = [];

@@ -30,8 +30,9 @@ export interface DashboardOptions {
   /** How the metadata store is fed; see `MetadataRecorderOptions` for defaults. */
   recorder?: Omit<MetadataRecorderOptions, 'logger'>;
   /**
-   * Directory of the built page (`npm run build:dashboard`).
-   * @default `dashboard-ui/build` of the Symphony package, built on first use from a source checkout when missing or stale
+   * Directory of the built page. The page is never built at run time: without a built page the
+   * dashboard answers 503 ("run `npm run build`") and its API still works.
+   * @default the page the package ships (`dist/dashboard-ui/build`); in a source checkout, `dashboard-ui/build` (`npm run build:dashboard`)
    */
   uiDirectory?: string;
   /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../core/logger.js';
 import type { DashboardResponse } from './http.js';
 
@@ -32,16 +32,19 @@ const pageHeaders = {
   'cache-control': 'no-cache',
 };
 
+/** What a server says when the page was never built: the API works without it. */
+export const PAGE_NOT_BUILT = 'The dashboard page is not built: run `npm run build` (or `npm run build:dashboard` in a source checkout); the API under api/ works without it.';
+
 /**
- * The dashboard page: the static files of `dashboard-ui/build`, held in memory (a few tens of
- * kilobytes). From a source checkout (`npm start`), the page is built on first use when it is
- * missing or older than its sources, so the server works before `npm run build`.
+ * The dashboard page: the static files `npm run build` puts in the package, held in memory (a few
+ * tens of kilobytes). Nothing is built at run time: a published package ships the page, and a
+ * source checkout builds it before it starts (`npm start` rebuilds `dashboard-ui/build` when its sources changed).
  */
 export class DashboardPage {
   private readonly files: Promise<Map<string, PageFile> | null>;
 
   constructor(uiDirectory: string | null, logger: Logger) {
-    this.files = loadPage(uiDirectory, logger);
+    this.files = loadPage(uiDirectory ?? builtPageDirectory(), logger);
   }
 
   /** The file at `path` (`/` is `index.html`), or null when there is none. */
@@ -51,7 +54,7 @@ export class DashboardPage {
       return {
         status: 503,
         headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-        body: 'The dashboard page is not built: run `npm run build:dashboard` (the API under api/ works without it).\n',
+        body: `${PAGE_NOT_BUILT}\n`,
       };
     }
     const file = files.get(path === '/' ? 'index.html' : path.slice(1));
@@ -61,14 +64,7 @@ export class DashboardPage {
   }
 }
 
-async function loadPage(configured: string | null, logger: Logger): Promise<Map<string, PageFile> | null> {
-  let directory = configured;
-  if (directory === null) {
-    const root = packageRoot();
-    if (root === null) return null;
-    directory = join(root, 'dashboard-ui', 'build');
-    await buildFromSources(root, directory, logger);
-  }
+async function loadPage(directory: string, logger: Logger): Promise<Map<string, PageFile> | null> {
   try {
     const files = new Map<string, PageFile>();
     for (const entry of await readdir(directory, { withFileTypes: true })) {
@@ -80,36 +76,29 @@ async function loadPage(configured: string | null, logger: Logger): Promise<Map<
     if (!files.has('index.html')) throw new Error(`no index.html in ${directory}`);
     return files;
   } catch (error) {
-    logger.warn({ err: error, directory }, 'dashboard page not found; run `npm run build:dashboard`');
+    logger.warn({ err: error, directory }, PAGE_NOT_BUILT);
     return null;
   }
 }
 
-/** The nearest ancestor of this module holding `dashboard-ui/`: the package root, in the sources and in `dist/`. */
-function packageRoot(): string | null {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(directory, 'dashboard-ui'))) return directory;
-    const parent = dirname(directory);
-    if (parent === directory) return null;
-    directory = parent;
-  }
+/**
+ * Where the built page is, seen from this module. Compiled (`dist/lib/dashboard/page.js`), the
+ * package root is `dist/`, and `npm run build` put the page in `dist/dashboard-ui/build`. From
+ * the sources (tsx), the root is the checkout: `npm run build:dashboard` writes
+ * `dashboard-ui/build`, and a full `npm run build` wrote `dist/dashboard-ui/build` (what a
+ * container that runs the sources after `npm run build` has). The first that holds a page wins.
+ */
+function builtPageDirectory(): string {
+  const root = packageRoot();
+  const candidates = [join(root, 'dashboard-ui', 'build'), join(root, 'dist', 'dashboard-ui', 'build')];
+  return candidates.find((directory) => existsSync(join(directory, 'index.html'))) ?? candidates[0];
 }
 
-/**
- * Runs `dashboard-ui/build.ts` when it is there (a source checkout running under tsx). In an
- * installed package it is not, and the page built by `npm run build` is served as it is.
- */
-async function buildFromSources(root: string, outDir: string, logger: Logger): Promise<void> {
-  const script = join(root, 'dashboard-ui', 'build.ts');
-  if (!existsSync(script)) return;
-  try {
-    const builder = (await import(pathToFileURL(script).href)) as {
-      buildDashboardPage(options: { outDir: string; onlyIfStale: boolean }): Promise<{ built: boolean; bytes: number; durationMs: number }>;
-    };
-    const result = await builder.buildDashboardPage({ outDir, onlyIfStale: true });
-    if (result.built) logger.info({ outDir, bytes: result.bytes, durationMs: Math.round(result.durationMs) }, 'dashboard page built');
-  } catch (error) {
-    logger.warn({ err: error, script }, 'building the dashboard page failed; run `npm run build:dashboard`');
+/** The nearest ancestor of this module holding `dashboard-ui/`: the package root, in the sources and in `dist/`. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let directory = here; ; directory = dirname(directory)) {
+    if (existsSync(join(directory, 'dashboard-ui'))) return directory;
+    if (dirname(directory) === directory) return here;
   }
 }

@@ -2,9 +2,35 @@ import { InvalidRoomNameError } from '../core/errors.js';
 import { validateRoomName } from '../core/http/room-name.js';
 import type { MetadataStore, RoomRecord, SessionRecord } from './metadata/metadata-store.js';
 import type { Symphony } from '../core/symphony.js';
-import type { ClusterViewCache } from './cluster-view.js';
+import type { ClusterViewCache, RoomClusterFields, RoomPlacement } from './cluster-view.js';
 import { BadRequestError, failure, json, type DashboardResponse } from './http.js';
 import { combine, liveItem, storedItem, unavailable, type RoomListItem, type RoomListResult } from './room-list.js';
+
+/** The answer of `GET /api/rooms/:room`. */
+export interface RoomDetailsAnswer {
+  readonly room: RoomListItem;
+  /** The room's live connections on this node. */
+  readonly connections: {
+    readonly id: string;
+    readonly userId: string;
+    readonly readOnly: boolean;
+    readonly connectedAt: Date;
+    readonly remoteAddress: string | null;
+    readonly messagesIn: number;
+    readonly messagesOut: number;
+    readonly droppedUpdates: number;
+  }[];
+  readonly presence: { readonly clientId: number; readonly state: unknown }[];
+  /** Recent sessions from the metadata store, newest first. */
+  readonly sessions: SessionRecord[];
+  readonly metadata: RoomListResult['metadata'];
+  /** Cluster mode only: the nodes holding the room. */
+  readonly holders?: RoomPlacement['holders'];
+  /** Cluster mode only: the node writing the room's checkpoints. */
+  readonly writer?: RoomPlacement['writer'];
+  /** Cluster mode only: whether the registry could be read. */
+  readonly cluster?: RoomClusterFields['cluster'];
+}
 
 /** A room name from its percent-encoded path segment; a malformed one is an `InvalidRoomNameError` (400). */
 export function decodeRoomName(segment: string): string {
@@ -51,7 +77,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     room = { ...emptyItem(name), documentBytes: state?.byteLength ?? null };
   }
   const live = symphony.connections(name);
-  const connections = live.map((connection) => ({
+  const connections: RoomDetailsAnswer['connections'] = live.map((connection) => ({
     id: connection.id,
     userId: connection.userId,
     readOnly: connection.readOnly,
@@ -68,7 +94,8 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     const current = counts.get(session.id);
     return current ? { ...session, messagesIn: current.messagesIn, messagesOut: current.messagesOut } : session;
   });
-  return json(200, { room, connections, presence, sessions: recent, metadata, ...clusterFields });
+  const answer: RoomDetailsAnswer = { room, connections, presence, sessions: recent, metadata, ...clusterFields };
+  return json(200, answer);
 }
 
 /** `GET /api/rooms/:room/document`: the document as JSON, read from memory or from the store without loading the room. */

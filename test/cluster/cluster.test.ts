@@ -100,10 +100,12 @@ describe('cluster mode: three nodes, one Redis, S3 and DynamoDB', function () {
   it('reconverges when one node receives nothing at all from the channel', async () => {
     const clients = [cluster.connect(a, 'deaf-node'), cluster.connect(c, 'deaf-node')];
     await Promise.all(clients.map((client) => client.synced()));
+    const droppedBefore = await c.droppedMessages();
     await c.dropIncoming(1);
     try {
       clients[0].doc.getText('text').insert(0, 'only the log tells node C');
       await converged(clients, 'node C reads what it missed from the log', 5_000);
+      assert.ok((await c.droppedMessages()) > droppedBefore, 'node C received the update on the channel after all');
     } finally {
       await c.dropIncoming(0);
     }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import express from 'express';
 import request from 'supertest';
 import type * as Y from 'yjs';
@@ -7,8 +10,15 @@ import { dashboardRouter as expressDashboard } from '../../integrations/express.
 import { dashboardRouter as koaDashboard } from '../../integrations/koa.js';
 import { attachSymphony, ConfigurationError, EmbeddedMetadataStore, MemoryStore, silentLogger, type RoomListItem } from '../../lib/index.js';
 import { ClientPool } from '../support/clients.js';
+import { buildDashboardPage } from '../../dashboard-ui/build.js';
 import { waitFor } from '../support/wait-for.js';
 import { bearer, frameworks, startDashboardServer, TOKEN, type DashboardServer } from './support.js';
+
+// The page is served prebuilt, never built by the server: build it here as `npm start` does.
+before(async function () {
+  this.timeout(60_000);
+  await buildDashboardPage({ onlyIfStale: true });
+});
 
 describe('dashboard router configuration', () => {
   it('refuses to start without a token or an authorize function, in Express and Koa', async () => {
@@ -21,6 +31,20 @@ describe('dashboard router configuration', () => {
       assert.throws(() => koaDashboard(symphony, { token: TOKEN, prefix: 'admin/' }), /prefix/);
     } finally {
       await symphony.close();
+    }
+  });
+
+  it('answers 503 naming `npm run build` when the page was never built, and the API still works', async () => {
+    const emptyDirectory = await mkdtemp(join(tmpdir(), 'symphony-no-page-'));
+    const app = await startDashboardServer('express', { dashboard: { uiDirectory: emptyDirectory } });
+    try {
+      const page = await request(app.server).get('/admin/');
+      assert.equal(page.status, 503);
+      assert.match(page.text, /run `npm run build`/);
+      assert.equal((await request(app.server).get('/admin/api/stats').set(bearer())).status, 200);
+    } finally {
+      await app.close();
+      await rm(emptyDirectory, { recursive: true, force: true });
     }
   });
 });

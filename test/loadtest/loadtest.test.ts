@@ -19,8 +19,9 @@ import WebSocket, { WebSocketServer } from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
-import { parseArgs, parseDuration } from '../../loadtest/args.js';
+import { parseCommandLine, parseDuration } from '../../loadtest/args.js';
 import { Histogram } from '../../loadtest/histogram.js';
+import { forEachAwarenessState, forEachDocMarker } from '../../loadtest/receipts.js';
 import { buildPreload, runLoadTest, type LoadTestResult } from '../../loadtest/run.js';
 import { extractStats, statsUrlFrom } from '../../loadtest/server-stats.js';
 import { OpGenerator, YjsWriter, makeMarker } from '../../loadtest/yjs-writer.js';
@@ -106,6 +107,43 @@ describe('loadtest: Yjs updates', () => {
   });
 });
 
+describe('loadtest: reading send times from received bytes', () => {
+  it('finds the send time and sender of every marker in an update, and skips text that only looks like one', () => {
+    const bytes = Buffer.from(`xx${makeMarker(1_234_567, 42)} ~yL12ab ${makeMarker(99, 7)}`, 'latin1');
+    const found: [number, number][] = [];
+    forEachDocMarker(bytes, 0, (sentAtUs, sender) => found.push([sentAtUs, sender]));
+    assert.deepEqual(found, [
+      [1_234_567, 42],
+      [99, 7],
+    ]);
+  });
+
+  it('reads the send time of each awareness state, wherever a server put the "t" key', () => {
+    const encoder = encoding.createEncoder();
+    const states: [number, string][] = [
+      [1001, '{"t":5000,"cursor":{"x":1}}'],
+      [1002, '{"user":{"name":"a"},"t":6000}'],
+      [1003, '{"user":{"name":"no time"}}'],
+    ];
+    encoding.writeVarUint(encoder, states.length);
+    for (const [clientId, json] of states) {
+      encoding.writeVarUint(encoder, clientId);
+      encoding.writeVarUint(encoder, 1);
+      encoding.writeVarString(encoder, json);
+    }
+    const update = encoding.toUint8Array(encoder);
+    const message = encoding.createEncoder();
+    encoding.writeVarUint(message, 1); // the awareness message type
+    encoding.writeVarUint8Array(message, update);
+    const found: [number, number][] = [];
+    forEachAwarenessState(Buffer.from(encoding.toUint8Array(message)), 1, (clientId, sentAtUs) => found.push([clientId, sentAtUs]));
+    assert.deepEqual(found, [
+      [1001, 5000],
+      [1002, 6000],
+    ]);
+  });
+});
+
 describe('loadtest: helpers', () => {
   it('histogram quantiles are within 2 %', () => {
     const h = new Histogram();
@@ -120,19 +158,36 @@ describe('loadtest: helpers', () => {
     assert.equal(other.count, 10000);
   });
 
-  it('parses the command line', () => {
+  it('parses the command line with durations, bare --json meaning stdout, and a required --url', () => {
     assert.equal(parseDuration('60s'), 60000);
     assert.equal(parseDuration('2m'), 120000);
     assert.equal(parseDuration('250ms'), 250);
     assert.equal(parseDuration('3'), 3000);
-    const o = parseArgs(['--url', 'ws://h:1/collab', '--users', '2000', '--room-size', '4', '--doc-rate', '1', '--presence-rate', '5', '--duration', '60s', '--ramp', '30s', '--json', '--report', 'r.html']);
-    assert.equal(o.config.users, 2000);
-    assert.equal(o.config.rampMs, 30000);
-    assert.equal(o.json, '-');
-    assert.equal(o.report, 'r.html');
-    assert.equal(parseArgs(['--url=ws://h/c', '--json', 'out.json']).json, 'out.json');
-    assert.throws(() => parseArgs(['--users', '10']), /--url is required/);
-    assert.throws(() => parseArgs(['--url', 'ws://h', '--bogus']), /unknown option/);
+    const options = parseCommandLine(['--url', 'ws://h:1/collab', '--users', '2000', '--room-size', '4', '--doc-rate', '1', '--presence-rate', '5', '--duration', '60s', '--ramp', '30s', '--json', '--report', 'r.html']);
+    assert.equal(options.config.users, 2000);
+    assert.equal(options.config.rampMs, 30000);
+    assert.equal(options.config.presenceRate, 5);
+    assert.equal(options.config.drainMs, 2000, 'an option not given keeps its default');
+    assert.equal(options.json, '-');
+    assert.equal(options.report, 'r.html');
+    assert.equal(parseCommandLine(['--url=ws://h/c', '--json', 'out.json']).json, 'out.json');
+    assert.equal(parseCommandLine(['--url=ws://h/c', '--json']).json, '-');
+    assert.deepEqual(parseCommandLine(['--url=ws://h/c', '--header', 'Cookie: a=b', '--header', 'X-Team: 7']).config.headers, { Cookie: 'a=b', 'X-Team': '7' });
+    assert.throws(() => parseCommandLine(['--users', '10']), /--url is required/);
+    assert.throws(() => parseCommandLine(['--url', 'ws://h', '--bogus']), /unknown option "--bogus"/);
+    assert.throws(() => parseCommandLine(['--url', 'ws://h', '--users', '0']), /--users needs a number >= 1/);
+    assert.throws(() => parseCommandLine(['--url']), /--url needs a value/);
+  });
+
+  it("names the server's token and the dashboard's token apart, and still takes the old --token with a warning", () => {
+    const options = parseCommandLine(['--url', 'ws://h', '--auth-token', 'server-secret', '--dashboard-token', 'admin-secret']);
+    assert.equal(options.config.authToken, 'server-secret');
+    assert.equal(options.config.dashboardToken, 'admin-secret');
+    assert.deepEqual(options.warnings, []);
+    const old = parseCommandLine(['--url', 'ws://h', '--token', 'admin-secret']);
+    assert.equal(old.config.dashboardToken, 'admin-secret');
+    assert.equal(old.config.authToken, '');
+    assert.match(old.warnings.join(), /--token is deprecated: use --dashboard-token/);
   });
 
   it('reads CPU and memory from a stats response of any reasonable shape', () => {

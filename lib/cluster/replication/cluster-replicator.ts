@@ -1,7 +1,6 @@
 import { ConfigurationError } from '../../core/errors.js';
 import { childLogger, type Logger } from '../../core/logger.js';
 import type { DocumentStore } from '../../core/storage/document-store.js';
-import type { BusMessage } from './messages.js';
 import type { ClusterView, ReplicaMembership, ReplicatorNode, RoomReplica, RoomReplicator } from '../../core/replicator.js';
 import type { RoomBus, RoomBusListener } from './room-bus.js';
 import { RoomLink } from './room-link.js';
@@ -49,12 +48,6 @@ export interface ClusterReplicatorOptions {
    * @default 30_000
    */
   leaseDurationMs?: number;
-  /**
-   * Fault injection for tests: return true to drop an incoming channel message as if Redis pub/sub
-   * had lost it.
-   * @default none
-   */
-  dropIncoming?: (room: string, message: BusMessage) => boolean;
 }
 
 /** Lease renewals and registrations in flight at once, so a node with many rooms does not burst. */
@@ -87,7 +80,6 @@ export class ClusterReplicator implements RoomReplicator {
   private readonly syncIntervalMs: number;
   private readonly leaseRenewalIntervalMs: number;
   private readonly leaseDurationMs: number;
-  private readonly dropIncoming: ClusterReplicatorOptions['dropIncoming'];
   private node: ReplicatorNode | null = null;
   private logger: Logger | null = null;
   private readonly links = new Map<string, RoomLink>();
@@ -116,7 +108,6 @@ export class ClusterReplicator implements RoomReplicator {
     if (this.leaseDurationMs < 2 * this.leaseRenewalIntervalMs) {
       throw new ConfigurationError(`"leaseDurationMs" (${this.leaseDurationMs}) must be at least twice "leaseRenewalIntervalMs" (${this.leaseRenewalIntervalMs})`);
     }
-    this.dropIncoming = options.dropIncoming;
   }
 
   async start(node: ReplicatorNode): Promise<void> {
@@ -136,7 +127,7 @@ export class ClusterReplicator implements RoomReplicator {
     const listener: RoomBusListener = {
       message: (room, message) => {
         const link = this.links.get(room);
-        if (!link || this.dropIncoming?.(room, message)) return;
+        if (!link) return;
         link.receive(message);
       },
       // Messages were lost while the subscription was down: look at the log, ask for presence again.

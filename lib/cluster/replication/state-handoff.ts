@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { SymphonyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { bearerToken, secretsMatch } from '../../util/bearer-token.js';
 
@@ -86,16 +87,18 @@ function respond(
   response.end(snapshot.state);
 }
 
-/** Why a peer did not hand a room over. */
-export class StateHandoffError extends Error {
+/** A peer did not hand a room over (refused, timed out, or sent an unusable answer); the next holder is tried. */
+export class StateHandoffError extends SymphonyError {
+  declare readonly room: string;
+
   constructor(
+    /** The peer's state URL. */
     readonly url: string,
-    readonly room: string,
+    room: string,
     reason: string,
-    options?: { cause?: unknown },
+    options: { cause?: unknown } = {},
   ) {
-    super(`fetching room "${room}" from ${url} failed: ${reason}`, options);
-    this.name = 'StateHandoffError';
+    super('SYMPHONY_ERR_STATE_HANDOFF', `fetching room "${room}" from ${url} failed: ${reason}`, { room, cause: options.cause });
   }
 }
 

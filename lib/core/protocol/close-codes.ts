@@ -3,6 +3,9 @@
  *
  * Stock y-websocket providers reconnect after every close (with back-off); the Symphony client SDK
  * reads these codes to stop retrying where a retry cannot succeed.
+ *
+ * docs/errors-and-close-codes.md is generated from this file (`npm run docs:codes`), and the
+ * README's close-code table is checked against it: a new code needs a row in both.
  */
 export const CloseCode = {
   /** The server shuts down or restarts (graceful shutdown, scale-in). Reconnect at once: another node takes over. */
@@ -42,6 +45,7 @@ export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
 export const CloseReason = {
   serviceRestart: 'server restarting',
   protocolError: 'malformed message',
+  /** Sent with `protocolError`: a message type (or sync step) this server does not know. */
   unknownMessageType: 'unknown message type',
   messageTooBig: 'message too big',
   internalError: 'internal error',

@@ -76,6 +76,11 @@ export class ClusterNode {
     await fetch(`${this.url}/test/drop?rate=${rate}`, { method: 'POST' });
   }
 
+  /** How many incoming channel messages this node dropped since it started. */
+  async droppedMessages(): Promise<number> {
+    return ((await (await fetch(`${this.url}/test/drop`)).json()) as { dropped: number }).dropped;
+  }
+
   /** SIGTERM: graceful shutdown. Resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.running) this.child.kill('SIGTERM');
