@@ -72,6 +72,27 @@ export function writeAwarenessRemoval(clients: Iterable<{ clientId: number; cloc
 }
 
 const utf8 = new TextDecoder();
+// Fatal: a stock client would decode invalid UTF-8 to replacement characters and show a state
+// that differs from the one the server accepted.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes of an entry's state JSON. */
+export function awarenessStateBytes(entry: AwarenessEntry): number {
+  return entry.bytes.byteLength - entry.stateOffset;
+}
+
+/**
+ * Whether an entry's state is UTF-8 JSON, as every stock client `JSON.parse`s it: one that is
+ * not throws inside y-protocols' message handler and takes the receiving client down.
+ */
+export function isJsonState(entry: AwarenessEntry): boolean {
+  try {
+    JSON.parse(strictUtf8.decode(entry.bytes.subarray(entry.stateOffset)));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Parses an entry's state; only for host code and the dashboard, never on the relay path. */
 export function parseAwarenessState(entry: AwarenessEntry): unknown {

@@ -21,6 +21,11 @@ export const CloseCode = {
   documentTooLarge: 4413,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
   roomFull: 4429,
+  /**
+   * Presence (awareness) broke a rule: a `limits.maxPresence*` limit, a state that is not JSON, a
+   * clock out of range. The reason says which. Reconnect with back-off; the same presence fails again.
+   */
+  presenceRefused: 4430,
 } as const;
 
 export type CloseCodeName = keyof typeof CloseCode;
