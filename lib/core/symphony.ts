@@ -10,7 +10,7 @@ import { documentToJSON } from './document/to-json.js';
 import { AuthenticationError, ClosedError, InvalidRoomNameError, RoomLoadError } from './errors.js';
 import { SymphonyEvents } from './events.js';
 import { rejectUpgrade } from './http/reject-upgrade.js';
-import { roomNameFromUrl, tokenFromUrl, validateRoomName } from './http/room-name.js';
+import { normalizeRoomName, roomNameFromUrl, tokenFromUrl } from './http/room-name.js';
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
@@ -125,7 +125,7 @@ export class Symphony {
    * (without loading the room). Null for a room that does not exist.
    */
   async readState(room: string): Promise<Uint8Array | null> {
-    validateRoomName(room, this.options.limits.maxRoomNameLength);
+    room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
     const loaded = this.loadedRooms.get(room);
     if (loaded) {
       await loaded.loading;
@@ -159,7 +159,7 @@ export class Symphony {
    */
   async change(room: string, change: (doc: Y.Doc) => void, options: { reason?: string } = {}): Promise<void> {
     if (this.state !== 'running') throw new ClosedError('change a document');
-    validateRoomName(room, this.options.limits.maxRoomNameLength);
+    room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
     const loaded = await this.acquire(room);
     try {
       loaded.applyServerChange(change, options.reason);
