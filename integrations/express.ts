@@ -48,7 +48,7 @@ export function dashboardRouter(symphony: Symphony, options: ExpressDashboardOpt
     const originalPath = request.originalUrl.split('?', 1)[0];
     const path = pathname === '/' && !originalPath.endsWith('/') ? '' : pathname;
     dashboard
-      .handle({ method: request.method, path, originalPath, query: new URLSearchParams(search), raw: request, context: request })
+      .handle({ method: request.method, path, originalPath, query: new URLSearchParams(search), raw: request, context: request, clientAddress: request.ip })
       .then((answer) => {
         response.writeHead(answer.status, answer.headers);
         if (isStreamingBody(answer.body)) {

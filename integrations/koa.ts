@@ -62,6 +62,7 @@ export function dashboardRouter(symphony: Symphony, options: KoaDashboardOptions
       query: new URLSearchParams(context.querystring),
       raw: context.req,
       context,
+      clientAddress: context.ip,
     });
     context.status = answer.status;
     context.set(answer.headers);
