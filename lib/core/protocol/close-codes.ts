@@ -23,7 +23,7 @@ export const CloseCode = {
   roomFull: 4429,
   /**
    * Presence (awareness) broke a rule: a `limits.maxPresence*` limit, a state that is not JSON, a
-   * clock out of range. The reason says which. Reconnect with back-off; the same presence fails again.
+   * clock out of range. The reason says which. Do not reconnect with the same presence: it fails again.
    */
   presenceRefused: 4430,
 } as const;
