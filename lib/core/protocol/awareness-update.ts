@@ -7,7 +7,9 @@ import * as encoding from 'lib0/encoding';
  * An awareness update is `varUint count`, then per client `varUint clientID, varUint clock,
  * varString stateJSON` (y-protocols/awareness). Presence is five times as frequent as document
  * updates, so the server only reads the client ids and clocks it needs to order and expire states,
- * and keeps each state as the exact bytes it received; JSON is parsed only when host code asks.
+ * and keeps each state as the exact bytes it received. A state's JSON is parsed once, to check it,
+ * and only when the entry is about to be accepted (never for the echoes stock clients send back);
+ * it is never re-serialized.
  */
 export interface AwarenessEntry {
   readonly clientId: number;
