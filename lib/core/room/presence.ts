@@ -113,21 +113,24 @@ export class Presence {
   apply(update: Uint8Array, ownerId: string, source: PresenceSource): Uint8Array | null {
     const entries = readAwarenessUpdate(update);
     const owner = this.ownerRecord(ownerId, source);
+    // Built only once an entry was left out (and one is accepted): the usual message, all accepted
+    // or all dropped echoes, allocates nothing here.
     let accepted: AwarenessEntry[] | null = null;
     let acceptedCount = 0;
+    let someDropped = false;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       if (this.accept(entry, ownerId, owner)) {
+        if (someDropped) (accepted ??= []).push(entry);
         acceptedCount++;
-        accepted?.push(entry);
-      } else {
-        // The first entry left out: from now on the relayed update is rebuilt from the accepted ones.
-        accepted ??= entries.slice(0, i);
+      } else if (!someDropped) {
+        someDropped = true;
+        if (i > 0) accepted = entries.slice(0, i);
       }
     }
     if (acceptedCount === 0) return null;
     if (source === 'connection') this.countUpdate(owner, entries[0].clientId);
-    return accepted === null ? update : writeAwarenessUpdate(accepted);
+    return someDropped ? writeAwarenessUpdate(accepted!) : update;
   }
 
   /** Every current state as one awareness update (for a client that just joined), or null if there is none. */
