@@ -103,7 +103,7 @@ export class Presence {
   ) {}
 
   /**
-   * Applies an awareness update from `owner` (a connection id or `node:<id>`) and returns what to
+   * Applies an awareness update from `ownerId` (a connection id or `node:<id>`) and returns what to
    * relay: `update` itself when every entry was accepted, a smaller update with the accepted
    * entries only, or null when nothing changed. Entries for ids held by another owner, and stale
    * ones (stock clients echo every state they receive), are dropped. A connection that breaks a
