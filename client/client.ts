@@ -1,6 +1,7 @@
 import type { TokenSource, WebSocketClass } from './connection.js';
 import { Room } from './room.js';
 
+/** Options of `createClient`; only `url` is required. */
 export interface ClientOptions {
   /**
    * WebSocket URL of Symphony's endpoint without the room, e.g. `wss://app.example.com/collab`.
@@ -43,6 +44,7 @@ export interface ClientOptions {
   WebSocket?: WebSocketClass;
 }
 
+/** Options of `client.enterRoom`; `P` is the shape of this app's presence. */
 export interface EnterRoomOptions<P extends object> {
   /** This user's presence when entering (name, colour, cursor...). @default {} */
   initialPresence?: P;

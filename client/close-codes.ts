@@ -15,9 +15,9 @@ const retryWithBackoff: CloseDecision = { reconnect: 'backoff', error: null };
  * Reads a close code with the retry meaning the server gives it (see `CloseCode`). `null` is a
  * close the client made itself (y-websocket's silence watchdog): reconnecting is always right.
  *
- * A browser cannot see why an upgrade was refused: a 401/403 answer to the handshake, a server that
- * is down and a network that is gone all arrive as close code 1006. Those are therefore retried;
- * authentication refusals reach the app through the token function (return `null`) or 4401.
+ * A browser cannot see why an upgrade was refused over HTTP: a 401/403 answer to the handshake, a
+ * server that is down and a network that is gone all arrive as close code 1006. Those are therefore
+ * retried. Symphony refuses authentication with close codes instead (4401, 4403), which it can read.
  */
 export function decideAfterClose(code: number | null): CloseDecision {
   switch (code) {
@@ -27,7 +27,10 @@ export function decideAfterClose(code: number | null): CloseDecision {
       // Graceful shutdown or scale-in: another node (or the restarted one) takes the room at once.
       return { reconnect: 'now', error: null };
     case CloseCode.authRevoked:
-      return { reconnect: 'never', error: { code: 'auth-refused', message: 'the server revoked this connection\'s credentials (4401)' } };
+      // Expired, revoked or refused credentials: a fresh token may be accepted (authenticate decides again).
+      return { reconnect: 'backoff', error: { code: 'auth-expired', message: 'the server needs fresh credentials (4401); reconnecting with a new token' } };
+    case CloseCode.forbidden:
+      return { reconnect: 'never', error: { code: 'auth-refused', message: 'the server refused access to this room (4403)' } };
     case CloseCode.messageTooBig:
       return { reconnect: 'never', error: { code: 'message-too-large', message: 'a message exceeded the server\'s size limit (1009)' } };
     case CloseCode.documentTooLarge:

@@ -1,6 +1,7 @@
 import type { Awareness } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import type * as Y from 'yjs';
+import { CloseCode } from '../lib/core/protocol/close-codes.js';
 import { decideAfterClose } from './close-codes.js';
 import { SymphonyClientError } from './errors.js';
 
@@ -57,6 +58,8 @@ export class RoomConnection {
   private generation = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private tokenFailing = false;
+  /** Whether the current (or last) socket synced: a 4401 before that refused the token just sent. */
+  private syncedSinceOpen = false;
 
   constructor(private readonly settings: ConnectionSettings) {
     // y-websocket appends the room name to the URL as is; the server percent-decodes it.
@@ -178,6 +181,11 @@ export class RoomConnection {
     if (!this.active || !this.online || this.stoppedBy !== null) return;
     this.setStatus('offline');
     const decision = decideAfterClose(event === null ? null : event.code);
+    if (event?.code === CloseCode.authRevoked && typeof this.settings.token !== 'function' && !this.syncedSinceOpen) {
+      // A static token refused at the handshake would be refused again on every retry.
+      this.stop(new SymphonyClientError('auth-refused', this.settings.room, 'the server refused this token (4401)', { closeCode: event.code, retrying: false }));
+      return;
+    }
     if (decision.reconnect === 'never') {
       const error = decision.error ?? { code: 'refused' as const, message: 'the server refused the connection' };
       this.stop(new SymphonyClientError(error.code, this.settings.room, error.message, { closeCode: event?.code, retrying: false }));
@@ -205,13 +213,17 @@ export class RoomConnection {
   };
 
   private readonly handleProviderStatus = ({ status }: { status: 'connected' | 'disconnected' | 'connecting' }): void => {
-    if (status === 'connected') this.setStatus('connected');
+    if (status === 'connected') {
+      this.syncedSinceOpen = false;
+      this.setStatus('connected');
+    }
     else if (status === 'disconnected') this.setStatus('offline');
     // 'connecting' is each attempt of the back-off loop; it does not change what the app shows.
   };
 
   private readonly handleSync = (synced: boolean): void => {
     if (synced) {
+      this.syncedSinceOpen = true;
       this.clearRetry();
       this.setStatus('synced');
     }

@@ -1,9 +1,12 @@
 /**
  * Why a room cannot (or, for `room-full` and `token-unavailable`, cannot yet) be connected.
  *
- * - `auth-refused`: the token function returned `null`, or the server closed the connection with
- *   4401 (credentials revoked). The room stops connecting; call `room.reconnect()` once the user
+ * - `auth-refused`: the token function returned `null`, the server refused access to the room
+ *   (4403), or it refused a static token as unauthenticated (4401) before the room synced: a retry
+ *   would send the same token. The room stops connecting; call `room.reconnect()` once the user
  *   has new credentials.
+ * - `auth-expired`: the server closed with 4401 (credentials expired, revoked or refused). The room
+ *   calls the token function again and reconnects with back-off; `authenticate` decides again.
  * - `room-full`: the server closed with 4429. The room keeps retrying with back-off.
  * - `message-too-large`: the server closed with 1009. Reconnecting would resend the same message,
  *   so the room stops; undo the oversized change, then call `room.reconnect()`.
@@ -14,7 +17,7 @@
  * - `token-unavailable`: the token function threw (often: the app's own token endpoint is not
  *   reachable while offline). The room keeps retrying with back-off.
  */
-export type RoomErrorCode = 'auth-refused' | 'room-full' | 'message-too-large' | 'document-too-large' | 'refused' | 'token-unavailable';
+export type RoomErrorCode = 'auth-refused' | 'auth-expired' | 'room-full' | 'message-too-large' | 'document-too-large' | 'refused' | 'token-unavailable';
 
 /** An error the app can act on, emitted as a room's `error` event (and kept in `room.error` when it stops the room). */
 export class SymphonyClientError extends Error {

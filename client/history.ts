@@ -75,10 +75,12 @@ export class RoomHistory {
     return this.manager.redo() !== null;
   }
 
+  /** Whether `undo()` has a change of this user's to revert. */
   canUndo(): boolean {
     return this.manager.canUndo();
   }
 
+  /** Whether `redo()` has an undone change to re-apply. */
   canRedo(): boolean {
     return this.manager.canRedo();
   }
@@ -94,6 +96,7 @@ export class RoomHistory {
     return () => this.subscribers.delete(callback);
   }
 
+  /** Drops every subscriber and the undo stack; the room calls it when it is left. */
   destroy(): void {
     this.subscribers.clear();
     this.manager.destroy();

@@ -1,6 +1,7 @@
 /**
  * Symphony's browser SDK: rooms with a shared Yjs document, presence, per-user undo/redo, an
  * offline copy in IndexedDB and a connection status, on top of yjs, y-websocket and y-indexeddb.
+ * @module symphony-collab/client
  */
 export { createClient, SymphonyClient, type ClientOptions, type EnterRoomOptions } from './client.js';
 export { Room, type RoomEventMap } from './room.js';

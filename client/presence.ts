@@ -80,6 +80,7 @@ export class RoomPresence<P extends object> {
     if (this.pending !== null) this.send();
   }
 
+  /** Drops every subscriber and a change the throttle still holds; the room calls it when it is left. */
   destroy(): void {
     if (this.pending !== null) clearTimeout(this.pending);
     this.pending = null;

@@ -53,6 +53,7 @@ export class Room<P extends object = Record<string, unknown>> {
   private readonly loaded: Promise<void>;
   private left = false;
 
+  /** @internal Rooms are made by {@link SymphonyClient.enterRoom}. */
   constructor(private readonly settings: RoomSettings<P>) {
     this.name = settings.name;
     // The origin of this user's transactions: the undo manager tracks it, nothing else uses it.
@@ -116,18 +117,22 @@ export class Room<P extends object = Record<string, unknown>> {
     return this.history.undo();
   }
 
+  /** Re-applies this user's last undone change. Returns false if there was nothing to redo. */
   redo(): boolean {
     return this.history.redo();
   }
 
+  /** Whether `undo()` has a change of this user's to revert. */
   canUndo(): boolean {
     return this.history.canUndo();
   }
 
+  /** Whether `redo()` has an undone change to re-apply. */
   canRedo(): boolean {
     return this.history.canRedo();
   }
 
+  /** Calls `callback` on each `event` (see `RoomEventMap`). Returns the unsubscribe function. */
   on<K extends keyof RoomEventMap>(event: K, callback: RoomEventMap[K]): () => void {
     const listeners = this.listeners[event] as Set<RoomEventMap[K]>;
     listeners.add(callback);

@@ -1,3 +1,10 @@
+/**
+ * Express adapters: the health route and the developer dashboard's router.
+ * @module symphony-collab/express
+ */
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
 import type { Request, RequestHandler, Response } from 'express';
 import { createDashboard, isStreamingBody, type Dashboard, type DashboardOptions, type Symphony } from '../lib/index.js';
 import { healthStatus } from './health.js';
@@ -25,6 +32,7 @@ export type ExpressDashboardOptions = Omit<DashboardOptions, 'authorize'> & {
 /** Express middleware serving the dashboard; `close()` stops its timers, streams and recorder. */
 export interface DashboardRouter extends RequestHandler {
   readonly dashboard: Dashboard;
+  /** Flushes the metadata recorder and stops the dashboard's timers and event streams. */
   close(): Promise<void>;
 }
 
@@ -48,7 +56,16 @@ export function dashboardRouter(symphony: Symphony, options: ExpressDashboardOpt
     const originalPath = request.originalUrl.split('?', 1)[0];
     const path = pathname === '/' && !originalPath.endsWith('/') ? '' : pathname;
     dashboard
-      .handle({ method: request.method, path, originalPath, query: new URLSearchParams(search), raw: request, context: request, clientAddress: request.ip })
+      .handle({
+        method: request.method,
+        path,
+        originalPath,
+        query: new URLSearchParams(search),
+        raw: request,
+        context: request,
+        parsedBody: (request as { body?: unknown }).body,
+        clientAddress: request.ip,
+      })
       .then((answer) => {
         response.writeHead(answer.status, answer.headers);
         if (isStreamingBody(answer.body)) {

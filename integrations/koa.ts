@@ -1,6 +1,43 @@
+/**
+ * Koa adapters: `createKoaServer` (an HTTP server for a Koa app that cannot be misordered), the health
+ * middleware and the developer dashboard's middleware.
+ * @module symphony-collab/koa
+ */
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import type Koa from 'koa';
 import type { Context, Middleware } from 'koa';
 import { ConfigurationError, createDashboard, isStreamingBody, type Dashboard, type DashboardOptions, type Symphony } from '../lib/index.js';
 import { healthStatus } from './health.js';
+
+/**
+ * The HTTP server for a Koa app, to pass to `attachSymphony`. Use it instead of `app.listen()`:
+ *
+ *     const app = new Koa();
+ *     const server = createKoaServer(app);
+ *     const symphony = attachSymphony(server);
+ *     app.use(healthMiddleware(symphony));
+ *     app.use(dashboardRouter(symphony, { token }));
+ *     server.listen(3000);
+ *
+ * Koa copies its middleware list when it builds its request handler (`app.callback()`, which
+ * `app.listen()` calls), so middleware added after `app.listen()` is never reached. This server
+ * rebuilds the handler whenever the list has grown since the last request, so the order of
+ * `app.use()` and `listen()` does not matter.
+ */
+export function createKoaServer(app: Koa, options: ServerOptions = {}): Server {
+  let handler = app.callback();
+  let composedCount = app.middleware.length;
+  return createServer(options, (request, response) => {
+    if (app.middleware.length !== composedCount) {
+      handler = app.callback();
+      composedCount = app.middleware.length;
+    }
+    return handler(request, response);
+  });
+}
 
 /**
  * Koa middleware answering `GET <path>` (default `/healthz`) for load balancers: 200 while
@@ -33,6 +70,7 @@ export type KoaDashboardOptions = Omit<DashboardOptions, 'authorize'> & {
 /** Koa middleware serving the dashboard; `close()` stops its timers, streams and recorder. */
 export interface DashboardMiddleware extends Middleware {
   readonly dashboard: Dashboard;
+  /** Flushes the metadata recorder and stops the dashboard's timers and event streams. */
   close(): Promise<void>;
 }
 
@@ -62,6 +100,7 @@ export function dashboardRouter(symphony: Symphony, options: KoaDashboardOptions
       query: new URLSearchParams(context.querystring),
       raw: context.req,
       context,
+      parsedBody: (context.request as { body?: unknown }).body,
       clientAddress: context.ip,
     });
     context.status = answer.status;

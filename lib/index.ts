@@ -1,5 +1,13 @@
-export { attachSymphony, Symphony, type SymphonyStats } from './core/symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './core/options.js';
+/**
+ * The server core: `attachSymphony`, its options, storage, errors, and the developer dashboard's
+ * framework-agnostic handlers and metadata stores.
+ * @module symphony-collab
+ */
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
+export { attachSymphony, Symphony, type DisconnectFilter, type SymphonyStats } from './core/symphony.js';
+export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling } from './core/options.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,
@@ -14,7 +22,7 @@ export type {
   SymphonyHooks,
   UpdateOrigin,
 } from './core/types.js';
-export type { SymphonyEventMap } from './core/events.js';
+export type { SymphonyEventMap, SymphonyEvents } from './core/events.js';
 export type { DocumentStore } from './core/storage/document-store.js';
 export { FileStore, type FileStoreOptions } from './core/storage/file-store.js';
 export { MemoryStore } from './core/storage/memory-store.js';
@@ -28,7 +36,7 @@ export {
   RoomLoadError,
   SymphonyError,
 } from './core/errors.js';
-export { createJsonLogger, silentLogger, type Logger, type LogLevel } from './core/logger.js';
+export { createJsonLogger, silentLogger, type JsonLoggerOptions, type Logger, type LogLevel } from './core/logger.js';
 export type {
   CheckpointTicket,
   ClusterView,
@@ -37,9 +45,9 @@ export type {
   RoomReplica,
   RoomReplicator,
 } from './core/replicator.js';
-// Cluster mode itself lives in 'symphony/cluster', so the core never loads the AWS SDK or ioredis.
+// Cluster mode itself lives in 'symphony-collab/cluster', so the core never loads the AWS SDK or ioredis.
 export { isClusterConfigured } from './cluster/cluster-mode.js';
-// The developer dashboard: framework-agnostic handlers (mounted by 'symphony/express' and 'symphony/koa') and its metadata stores.
+// The developer dashboard: framework-agnostic handlers (mounted by 'symphony-collab/express' and 'symphony-collab/koa') and its metadata stores.
 export { createDashboard, Dashboard } from './dashboard/dashboard.js';
 export type { DashboardAuthorize, DashboardOptions } from './dashboard/options.js';
 export { isStreamingBody, type DashboardRequest, type DashboardResponse, type StreamingBody } from './dashboard/http.js';

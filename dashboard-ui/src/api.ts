@@ -29,3 +29,19 @@ export async function getJson<T>(path: string, token: string, signal?: AbortSign
   }
   return (await response.json()) as T;
 }
+
+/** POSTs a JSON body to a path relative to the page; answers the parsed JSON reply. */
+export async function postJson<T>(path: string, token: string, body: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    cache: 'no-store',
+  });
+  if (response.status === 401) throw new UnauthorizedError();
+  if (!response.ok) {
+    const answer = (await response.json().catch(() => null)) as { error?: string } | null;
+    throw new Error(`${path}: ${response.status} ${answer?.error ?? response.statusText}`);
+  }
+  return (await response.json()) as T;
+}

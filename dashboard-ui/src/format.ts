@@ -1,3 +1,5 @@
+import type { RoomItem } from './types.js';
+
 export function formatBytes(bytes: number | null): string {
   if (bytes === null) return '–';
   if (bytes < 1024) return `${bytes} B`;
@@ -13,6 +15,29 @@ export function formatBytes(bytes: number | null): string {
 
 export function formatNumber(value: number): string {
   return value >= 10_000 ? `${(value / 1000).toFixed(value >= 100_000 ? 0 : 1)}k` : String(Math.round(value * 10) / 10);
+}
+
+/** "1 checkpoint", "2 checkpoints", "12.3k checkpoints": `noun` is the singular. */
+export function formatCount(count: number, noun: string): string {
+  return `${formatNumber(count)} ${count === 1 ? noun : `${noun}s`}`;
+}
+
+/** What a room's state pill says and how it looks. */
+export interface RoomState {
+  readonly label: 'live' | 'stored' | 'never saved';
+  readonly className: 'pill-live' | 'pill-stored' | 'pill-unsaved';
+  readonly title: string;
+}
+
+/**
+ * Loaded in this node's memory, or else saved in the store. A room that is not loaded and has no
+ * recorded checkpoint was never saved (people came and left without changing it): calling it
+ * "stored" would promise a document that is not there.
+ */
+export function roomState(room: Pick<RoomItem, 'loaded' | 'lastCheckpointAt'>): RoomState {
+  if (room.loaded) return { label: 'live', className: 'pill-live', title: 'Loaded in memory on this node' };
+  if (room.lastCheckpointAt !== null) return { label: 'stored', className: 'pill-stored', title: 'Saved in the document store, not loaded' };
+  return { label: 'never saved', className: 'pill-unsaved', title: 'No checkpoint of this room is recorded' };
 }
 
 /** "12 s ago", "5 min ago", or a date for anything older than a day. */

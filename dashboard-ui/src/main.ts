@@ -1,7 +1,7 @@
-import { getJson, savedToken, saveToken, UnauthorizedError } from './api.js';
+import { getJson, postJson, savedToken, saveToken, UnauthorizedError } from './api.js';
 import { LineChart } from './chart.js';
 import { openEventStream } from './event-stream.js';
-import { byId, formatBytes, formatDuration, formatNumber, roomSegment } from './format.js';
+import { byId, formatBytes, formatCount, formatDuration, formatNumber, roomSegment } from './format.js';
 import { NodesPanel } from './nodes-panel.js';
 import { RoomView } from './room-view.js';
 import { RoomsTable, type RoomQuery } from './rooms-table.js';
@@ -82,6 +82,7 @@ function start(token: string): void {
     },
     onError,
     () => thisNode,
+    (name, filter) => postJson<{ closed: number }>(`api/rooms/${roomSegment(name)}/disconnect`, token, filter),
   );
   const nodesPanel = new NodesPanel(() => getJson<ClusterAnswer>('api/cluster', token), onError);
   nodesPanel.start();
@@ -200,7 +201,7 @@ function renderTotals(stats: Stats, table: RoomsTable): void {
   byId('t-memory').textContent = formatBytes(stats.memory.rssBytes);
   byId('t-heap').textContent = `heap ${formatBytes(stats.memory.heapUsedBytes)}`;
   byId('t-uptime').textContent = formatDuration(stats.uptimeMs);
-  byId('t-checkpoints').textContent = `${formatNumber(stats.checkpoints.written)} checkpoints${stats.checkpoints.failed > 0 ? ` · ${stats.checkpoints.failed} failed` : ''}`;
+  byId('t-checkpoints').textContent = `${formatCount(stats.checkpoints.written, 'checkpoint')}${stats.checkpoints.failed > 0 ? ` · ${formatNumber(stats.checkpoints.failed)} failed` : ''}`;
   byId('c-connections').textContent = String(stats.connections);
   byId('c-in').textContent = formatNumber(stats.messagesPerSecond.in);
   byId('c-out').textContent = formatNumber(stats.messagesPerSecond.out);
@@ -213,8 +214,8 @@ function renderTotals(stats: Stats, table: RoomsTable): void {
   byId('t-health').textContent = healthy ? 'OK' : 'Degraded';
   const detail = byId('t-health-detail');
   detail.textContent = healthy
-    ? `${metadata.store} store · ${metadata.writeFailures} failures`
-    : `${metadata.store} writes failing: ${metadata.writeFailures} failures, ${metadata.queued} queued, ${metadata.dropped} dropped`;
+    ? `${metadata.store} store · ${formatCount(metadata.writeFailures, 'failure')}`
+    : `${metadata.store} writes failing: ${formatCount(metadata.writeFailures, 'failure')}, ${formatNumber(metadata.queued)} queued, ${formatNumber(metadata.dropped)} dropped`;
   detail.title = metadata.lastError ?? '';
 }
 

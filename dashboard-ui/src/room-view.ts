@@ -1,5 +1,5 @@
 import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
-import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, shortId } from './format.js';
+import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, roomState, shortId } from './format.js';
 import type { RoomDetails, RoomsEvent } from './types.js';
 
 /** Live changes reload the open room at most this often. */
@@ -23,11 +23,14 @@ export class RoomView {
     private readonly onError: (error: unknown) => void,
     /** The id of the node serving the page, once known: its row is marked. */
     private readonly thisNode: () => string | null,
+    /** Closes connections of a room on the node serving the page (all of them with an empty filter). */
+    private readonly disconnect: (name: string, filter: { connectionId?: string }) => Promise<{ closed: number }>,
   ) {
     byId('rv-close').addEventListener('click', () => this.close());
     byId('rv-refresh').addEventListener('click', () => void this.loadDocument());
     byId('rv-expand').addEventListener('click', () => expandAll(this.documentView));
     byId('rv-collapse').addEventListener('click', () => collapseAll(this.documentView));
+    byId('rv-disconnect-all').addEventListener('click', () => void this.disconnectConnections({}));
     byId('rv-copy').addEventListener('click', () => void navigator.clipboard?.writeText(JSON.stringify(this.document, null, 2)));
     document.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && this.name !== null) this.close();
@@ -106,7 +109,7 @@ export class RoomView {
       return box;
     };
     byId('rv-facts').replaceChildren(
-      fact('State', room.loaded ? (room.unsaved ? 'live · unsaved changes' : 'live') : 'stored'),
+      fact('State', room.unsaved ? `${roomState(room).label} · unsaved changes` : roomState(room).label),
       fact('Users now', String(room.connections)),
       fact('Peak users', String(room.peakConnections)),
       fact('Document', formatBytes(room.documentBytes)),
@@ -118,19 +121,31 @@ export class RoomView {
     );
     this.renderHolders(details);
     byId('rv-connections-count').textContent = String(connections.length);
-    byId('rv-connections').replaceChildren(
-      table(
-        ['User', 'Connected', 'Access', 'Msgs in', 'Msgs out'],
-        connections.map((connection) => [
-          connection.userId,
-          `${formatTime(connection.connectedAt)} (${formatDuration(Date.now() - Date.parse(connection.connectedAt))})`,
-          connection.readOnly ? 'read-only' : 'edit',
-          String(connection.messagesIn),
-          String(connection.messagesOut),
-        ]),
-        'No one is connected on this node.',
-      ),
+    const connectionsTable = table(
+      ['User', 'Connected', 'Access', 'Msgs in', 'Msgs out', ''],
+      connections.map((connection) => [
+        connection.userId,
+        `${formatTime(connection.connectedAt)} (${formatDuration(Date.now() - Date.parse(connection.connectedAt))})`,
+        connection.readOnly ? 'read-only' : 'edit',
+        String(connection.messagesIn),
+        String(connection.messagesOut),
+        '',
+      ]),
+      'No one is connected on this node.',
     );
+    // Each row ends with its Disconnect button (rows follow the header, in the order of `connections`).
+    connectionsTable.querySelectorAll('tr').forEach((row, index) => {
+      const connection = connections[index - 1];
+      if (!connection) return;
+      row.dataset.connection = connection.id;
+      const button = element('button', 'small-button', 'Disconnect');
+      button.setAttribute('type', 'button');
+      button.title = 'Close with 4401: the client signs in again, and authenticate decides';
+      button.addEventListener('click', () => void this.disconnectConnections({ connectionId: connection.id }));
+      row.lastElementChild?.replaceChildren(button);
+    });
+    byId('rv-connections').replaceChildren(connectionsTable);
+    byId('rv-disconnect-all').hidden = connections.length === 0;
     const presenceView = byId('rv-presence');
     if (presence.length === 0) presenceView.replaceChildren(element('span', 'muted', 'No presence states.'));
     else renderJsonTree(presenceView, Object.fromEntries(presence.map(({ clientId, state }) => [String(clientId), state])), 3);
@@ -147,6 +162,25 @@ export class RoomView {
         metadata.available ? 'No sessions recorded yet.' : 'Session history is unavailable.',
       ),
     );
+  }
+
+  /**
+   * Closes connections and removes their rows at once. The details are not reloaded here: the
+   * server lists a connection until its close handshake ends; the `rooms` event that follows
+   * reloads them (see `applyEvent`).
+   */
+  private async disconnectConnections(filter: { connectionId?: string }): Promise<void> {
+    const name = this.name;
+    if (name === null) return;
+    try {
+      await this.disconnect(name, filter);
+      if (this.name !== name) return;
+      const rows = byId('rv-connections').querySelectorAll<HTMLElement>('tr[data-connection]');
+      for (const row of rows) if (filter.connectionId === undefined || row.dataset.connection === filter.connectionId) row.remove();
+      byId('rv-connections-count').textContent = String(byId('rv-connections').querySelectorAll('tr[data-connection]').length);
+    } catch (error) {
+      this.onError(error);
+    }
   }
 
   /** Cluster mode: the nodes holding the room and which one writes it. Hidden on a single node. */

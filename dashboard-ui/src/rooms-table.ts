@@ -1,4 +1,4 @@
-import { element, formatAgo, formatBytes } from './format.js';
+import { element, formatAgo, formatBytes, roomState } from './format.js';
 import type { RoomItem, RoomList, RoomsEvent, SortKey } from './types.js';
 
 const ROW_HEIGHT = 36;
@@ -172,7 +172,10 @@ export class RoomsTable {
     if (room.name === this.selected) row.classList.add('selected');
     if (this.flashing.has(room.name)) row.classList.add('flash');
     const state = element('span', 'cell c-state');
-    state.append(element('span', `pill ${room.loaded ? 'pill-live' : 'pill-stored'}`, room.loaded ? 'live' : 'stored'));
+    const { label, className, title } = roomState(room);
+    const pill = element('span', `pill ${className}`, label);
+    pill.title = title;
+    state.append(pill);
     const name = element('span', 'cell c-name', room.name);
     name.title = room.nodes.length > 1 ? `${room.name}\nnodes: ${room.nodes.join(', ')}` : room.name;
     row.append(

@@ -1,7 +1,6 @@
-import { createServer } from 'node:http';
 import Koa from 'koa';
 import { createJsonLogger } from '../../lib/index.js';
-import { dashboardRouter, healthMiddleware } from '../../integrations/koa.js';
+import { createKoaServer, dashboardRouter, healthMiddleware } from '../../integrations/koa.js';
 import { attachCollaboration } from '../shared/collaboration.js';
 import { host, port } from '../shared/environment.js';
 import { closeOnSignals } from '../shared/graceful-shutdown.js';
@@ -19,11 +18,10 @@ app.use(async (context, next) => {
 });
 
 // ...becomes collaborative: Symphony handles WebSocket upgrades under /collab on the same server.
-// Koa composes its middleware when `app.callback()` runs, so the handler is made at the first
-// request, after every `app.use()` below (`app.listen()` up front would ignore them).
+// createKoaServer, not app.listen(): Koa's own server never reaches middleware added after it,
+// such as the health route and the dashboard below.
 const logger = createJsonLogger();
-let handleRequest: ReturnType<Koa['callback']> | undefined;
-const server = createServer((request, response) => (handleRequest ??= app.callback())(request, response));
+const server = createKoaServer(app);
 const { symphony, adminToken, metadata } = await attachCollaboration(server, logger);
 app.use(healthMiddleware(symphony));
 // The developer dashboard at /admin/, Prometheus metrics at /admin/metrics.

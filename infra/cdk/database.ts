@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 export const POSTGRES_PORT = 5432;
 export const DATABASE_USERNAME = 'symphony';
 
+/** Properties of `SymphonyDatabase`, filled in by `SymphonyService`. */
 export interface DatabaseProps {
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;

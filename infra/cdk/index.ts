@@ -1,4 +1,8 @@
-// The `symphony/cdk` entry point: deploy a host app with Symphony attached to AWS.
+/**
+ * `SymphonyService`, an AWS CDK construct that deploys a host app with Symphony attached on ECS
+ * Fargate, and the parts it is made of.
+ * @module symphony-collab/cdk
+ */
 export { SymphonyService, CONTAINER_NAME, DASHBOARD_PATH } from './symphony-service.js';
 export type { SymphonyServiceProps, DatabaseSslMode } from './props.js';
 export {
@@ -14,7 +18,7 @@ export {
   DEFAULT_DOCUMENT_PREFIX,
 } from './props.js';
 export { ENVIRONMENT_VARIABLE_NAMES, SECRET_VARIABLE_NAMES } from './container-environment.js';
-export { SymphonyRedis } from './redis.js';
-export { SymphonyDatabase } from './database.js';
-export { SymphonyLoadBalancer } from './load-balancer.js';
+export { SymphonyRedis, type RedisProps } from './redis.js';
+export { SymphonyDatabase, type DatabaseProps } from './database.js';
+export { SymphonyLoadBalancer, type LoadBalancerProps } from './load-balancer.js';
 export { ROOM_REGISTRY_PARTITION_KEY, ROOM_REGISTRY_SORT_KEY, ROOM_REGISTRY_TTL_ATTRIBUTE } from './storage.js';

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 /** The nodes' internal routes (`GET /_symphony/rooms/<room>/state`), never forwarded from the internet. */
 export const INTERNAL_PATH_PATTERN = '/_symphony/*';
 
+/** Properties of `SymphonyLoadBalancer`, filled in by `SymphonyService`. */
 export interface LoadBalancerProps {
   readonly vpc: ec2.IVpc;
   readonly containerPort: number;

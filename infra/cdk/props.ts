@@ -6,6 +6,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 /** How the Postgres client verifies the RDS server (the `pg` driver's `PGSSLMODE`). */
 export type DatabaseSslMode = 'no-verify' | 'verify-full';
 
+/** Properties of `SymphonyService`; only `image` is required. */
 export interface SymphonyServiceProps {
   /**
    * The host app's container image: your web app with Symphony attached. It must listen on
@@ -88,12 +89,17 @@ export interface SymphonyServiceProps {
  * 2 GiB leaves room for the documents loaded in memory; the case study's nodes were CPU-bound.
  */
 export const DEFAULT_CPU = 1024;
+/** Memory of a task, in MiB (see `DEFAULT_CPU` for the sizing). */
 export const DEFAULT_MEMORY_LIMIT_MIB = 2048;
+/** Two tasks, so one can fail or be replaced while the other serves (see `DEFAULT_CPU`). */
 export const DEFAULT_MIN_TASKS = 2;
+/** The scaling ceiling: about 20,000 users of the case-study mix (see `DEFAULT_CPU`). */
 export const DEFAULT_MAX_TASKS = 10;
 /** The case study's target: CPU was the bottleneck, and 50 % leaves a node headroom while new tasks start. */
 export const DEFAULT_TARGET_CPU_UTILIZATION_PERCENT = 50;
+/** The port the app listens on, passed as `PORT`; the examples' default. */
 export const DEFAULT_CONTAINER_PORT = 3000;
+/** The load balancer's health check, answered by `healthHandler` and `healthMiddleware`. */
 export const DEFAULT_HEALTH_CHECK_PATH = '/healthz';
 /**
  * The ALB closes a connection after this long without a byte either way. WebSocket servers ping
@@ -109,6 +115,7 @@ export const DEFAULT_IDLE_TIMEOUT = Duration.seconds(300);
 export const DEFAULT_SHUTDOWN_TIMEOUT = Duration.seconds(30);
 /** Fargate refuses a container `stopTimeout` above 120 s. */
 export const MAX_SHUTDOWN_TIMEOUT = Duration.seconds(120);
+/** Key prefix of the documents in the S3 bucket. */
 export const DEFAULT_DOCUMENT_PREFIX = 'documents/';
 export const DEFAULT_REDIS_NODE_TYPE = 'cache.t4g.small';
 export const DEFAULT_DATABASE_NAME = 'symphony';

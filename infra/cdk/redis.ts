@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 
 export const REDIS_PORT = 6379;
 
+/** Properties of `SymphonyRedis`, filled in by `SymphonyService`. */
 export interface RedisProps {
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;

@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 
 /** The room registry's schema, as the cluster mode reads and writes it. */
 export const ROOM_REGISTRY_PARTITION_KEY = 'room';
+/** The sort key: the node id, or `LEASE_SORT_KEY` for the room's writer lease. */
 export const ROOM_REGISTRY_SORT_KEY = 'node';
 /** Epoch seconds after which DynamoDB drops the entry of a node that died without deregistering. */
 export const ROOM_REGISTRY_TTL_ATTRIBUTE = 'expiresAt';

@@ -16,6 +16,7 @@ import { resolveProps, type ResolvedProps, type SymphonyServiceProps } from './p
 import { SymphonyRedis } from './redis.js';
 import { createDocumentBucket, createLogBucket, createRoomRegistryTable } from './storage.js';
 
+/** The name of the app's container in the task definition, for lookups and log streams. */
 export const CONTAINER_NAME = 'app';
 const S3_ACCESS_LOGS_USE_BUCKET_POLICY = '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy';
 /** Where the dashboard is served, relative to the service URL. */

@@ -4,7 +4,7 @@
  */
 export const CLUSTER_VARIABLES = ['REDIS_URL', 'SYMPHONY_S3_BUCKET', 'SYMPHONY_DYNAMODB_TABLE'] as const;
 
-/** True when the environment asks for cluster mode; `clusterFromEnvironment` (in 'symphony/cluster') then builds it. */
+/** True when the environment asks for cluster mode; `clusterFromEnvironment` (in 'symphony-collab/cluster') then builds it. */
 export function isClusterConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
   return CLUSTER_VARIABLES.some((name) => (env[name] ?? '').trim() !== '');
 }

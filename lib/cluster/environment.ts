@@ -10,6 +10,7 @@ import { urlWithScheme } from '../util/config-checks.js';
 import { checkNodeId } from '../util/node-id.js';
 import { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
 
+/** Options of `clusterFromEnvironment`, besides the variables it reads (`CLUSTER_VARIABLES`). */
 export interface ClusterEnvironmentOptions {
   /** Where the variables are read from. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -24,11 +25,13 @@ export interface ClusterEnvironmentOptions {
   metadataTimeoutMs?: number;
 }
 
+/** What `clusterFromEnvironment` built: the options to attach with, and what the host app may show or reuse. */
 export interface ClusterSetup {
   /** Spread into `attachSymphony`'s options: `attachSymphony(server, { ...cluster.options, logger })`. */
   readonly options: { readonly nodeId: string; readonly store: ClusterStore; readonly replicator: ClusterReplicator };
   /** Where checkpoints go (the store's `documents`). */
   readonly documents: S3Store;
+  /** The URL other nodes reach this one at (`SYMPHONY_NODE_URL`, or derived on Fargate). */
   readonly nodeUrl: string;
   /** What was configured, without secrets: for a start-up log line. */
   readonly summary: Readonly<Record<string, string | number | boolean>>;

@@ -1,5 +1,11 @@
-// Cluster mode: `import { clusterFromEnvironment } from 'symphony/cluster'`. A separate entry, so
-// that single-node apps never load the AWS SDK or ioredis (optional peer dependencies).
+/**
+ * Cluster mode: `import { clusterFromEnvironment } from 'symphony-collab/cluster'`. A separate entry, so
+ * that single-node apps never load the AWS SDK or ioredis (optional peer dependencies).
+ * @module symphony-collab/cluster
+ */
+// Our declarations name Node's types (http, streams, events, Buffer); the reference keeps them
+// self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
+/// <reference types="node" preserve="true" />
 export { clusterFromEnvironment, type ClusterEnvironmentOptions, type ClusterSetup } from './environment.js';
 export { CLUSTER_VARIABLES, isClusterConfigured } from './cluster-mode.js';
 export { ClusterReplicator, type ClusterReplicatorOptions } from './replication/cluster-replicator.js';

@@ -11,4 +11,5 @@ export interface SymphonyEventMap {
   checkpointFailed: [failure: { room: string; error: unknown; attempt: number }];
 }
 
+/** The emitter behind `symphony.events`, typed by `SymphonyEventMap`. */
 export class SymphonyEvents extends EventEmitter<SymphonyEventMap> {}

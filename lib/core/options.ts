@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { RoomReplicator } from './replicator.js';
 import { ConfigurationError } from './errors.js';
 import { nonNegativeInteger, positiveInteger } from '../util/config-checks.js';
+import { parseAllowedOrigins } from './http/origin-check.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
@@ -74,7 +75,40 @@ export interface SymphonyLimits {
    * @default 200
    */
   maxPresenceMessagesPerSecond?: number;
+  /**
+   * How long `authenticate` may take, in milliseconds, before the upgrade is refused with HTTP 503.
+   * A hook stuck on a dead database must not hold sockets (and a handshake slot) open for ever;
+   * 10 s is far above a healthy token check.
+   * @default 10_000
+   */
+  authenticateTimeoutMs?: number;
+  /**
+   * How long a joining client waits for its room to load, in milliseconds, before the upgrade is
+   * refused with HTTP 503 (the load itself goes on, and the client's retry finds the room loaded).
+   * Generous, because a large document from S3 may take seconds; a store that hangs must not.
+   * @default 30_000
+   */
+  roomLoadTimeoutMs?: number;
+  /**
+   * Upgrades this node handles at the same time (authenticating or waiting for their room); more
+   * are refused with HTTP 503 at once. Bounds what a flood of handshakes can cost in sockets,
+   * `authenticate` calls and room loads, while leaving room for every user of a restarted node to
+   * reconnect together.
+   * @default 1_000
+   */
+  maxPendingHandshakes?: number;
+  /**
+   * WebSockets (open or in their handshake) one client address may hold; more are refused with
+   * HTTP 429. Off by default, because an office or a school behind one NAT address is many
+   * legitimate users. Behind a reverse proxy, set `trustProxy` so the address is the client's,
+   * not the proxy's.
+   * @default null (no limit)
+   */
+  maxConnectionsPerAddress?: number | null;
 }
+
+/** What happens to an upgrade request for a path Symphony does not serve, after every `upgrade` listener ran. */
+export type UnknownUpgradeHandling = 'refuse' | 'ignore';
 
 export interface SymphonyOptions extends SymphonyHooks {
   /**
@@ -100,12 +134,49 @@ export interface SymphonyOptions extends SymphonyHooks {
   unloadGraceMs?: number;
   /** Resource limits; see `SymphonyLimits` for defaults and reasons. */
   limits?: SymphonyLimits;
-  /** A pino-compatible logger. @default JSON lines on stderr at level info */
+  /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
   /** This node's id, shown on the dashboard and in cluster mode. @default a random UUID */
   nodeId?: string;
   /** Cluster mode: how this node shares rooms with other nodes. @default none (a single node) */
   replicator?: RoomReplicator;
+  /**
+   * Browser origins (`https://app.example.com`) allowed to open a WebSocket besides the server's
+   * own: a request whose `Origin` header names the host of its `Host` header is always allowed,
+   * and a request without `Origin` (not a browser) too. `'*'` allows every origin. Any other
+   * origin is refused with HTTP 403 before `authenticate` runs. Same origin by default, because
+   * a browser sends the user's cookies with a cross-site WebSocket: without this check any web page
+   * could open the user's rooms with the user's session (cross-site WebSocket hijacking).
+   * @default [] (same origin only)
+   */
+  allowedOrigins?: readonly string[] | '*';
+  /**
+   * What to do with an upgrade request for another path (`/`, `/socket`, an absolute-form URL)
+   * that no other `upgrade` listener took by the time they all ran (including their microtasks):
+   * `'refuse'` answers 404 and closes the socket; `'ignore'` leaves it to the app, for apps that
+   * take upgrades later (after asynchronous work). Refused by default, because a socket nobody
+   * answers stays open until the client gives up, which an attacker never does.
+   * @default 'refuse'
+   */
+  handleUnknownUpgrades?: UnknownUpgradeHandling;
+  /**
+   * Refuses an `authenticate` rejection by opening the WebSocket and closing it at once with 4401
+   * (unauthenticated) or 4403 (forbidden) and the error's message as the reason, without loading
+   * the room. `false` answers the upgrade with HTTP 401/403 instead. On by default, because a
+   * browser cannot read a refused upgrade's status: clients would see a network error and retry
+   * for ever, where a close code tells them to refresh their token (4401) or stop (4403).
+   * @default true
+   */
+  refuseWithCloseCode?: boolean;
+  /**
+   * Number of reverse proxies in front of this server whose `X-Forwarded-For` header is trusted:
+   * the client's address is then the one the outermost trusted proxy saw (`X-Forwarded-For` read
+   * from the right). It is what `limits.maxConnectionsPerAddress` counts and the dashboard shows.
+   * 0 trusts no header, because a client could otherwise claim any address; set 1 behind one load
+   * balancer (an AWS ALB, nginx).
+   * @default 0
+   */
+  trustProxy?: number;
 }
 
 export interface ResolvedOptions {
@@ -118,8 +189,17 @@ export interface ResolvedOptions {
   readonly nodeId: string;
   readonly replicator: RoomReplicator | null;
   readonly hooks: SymphonyHooks;
+  /** Null for `'*'`; otherwise the allowed origins besides the same origin, normalised (`URL.origin`). */
+  readonly allowedOrigins: ReadonlySet<string> | null;
+  readonly handleUnknownUpgrades: UnknownUpgradeHandling;
+  readonly refuseWithCloseCode: boolean;
+  readonly trustProxy: number;
 }
 
+/** Limits that may be `null`, meaning off. */
+const nullableLimits = { maxConnectionsPerAddress: true } as const;
+
+/** The limit each `SymphonyLimits` field takes when `options.limits` leaves it out (reasons at each field). */
 export const defaultLimits: Readonly<Required<SymphonyLimits>> = Object.freeze({
   maxMessageBytes: 1_048_576,
   maxDocumentBytes: 52_428_800,
@@ -127,6 +207,10 @@ export const defaultLimits: Readonly<Required<SymphonyLimits>> = Object.freeze({
   maxBufferedBytes: 4_194_304,
   pingIntervalMs: 30_000,
   maxRoomNameLength: 256,
+  authenticateTimeoutMs: 10_000,
+  roomLoadTimeoutMs: 30_000,
+  maxPendingHandshakes: 1_000,
+  maxConnectionsPerAddress: null,
   maxPresenceClientsPerConnection: 4,
   maxPresenceStateBytes: 8_192,
   maxPresenceStatesPerRoom: 1_000,
@@ -140,7 +224,10 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     throw new ConfigurationError(`"path" must start with "/" and not end with "/", got ${JSON.stringify(path)}`);
   }
   const limits = { ...defaultLimits, ...options.limits };
-  for (const [name, value] of Object.entries(limits)) positiveInteger(`limits.${name}`, value);
+  for (const [name, value] of Object.entries(limits)) {
+    // A null limit is one that is off (`maxConnectionsPerAddress`).
+    if (value !== null || !(name in nullableLimits)) positiveInteger(`limits.${name}`, value as number);
+  }
   const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? 30_000);
   const unloadGraceMs = nonNegativeInteger('unloadGraceMs', options.unloadGraceMs ?? 5_000);
   for (const hook of ['authenticate', 'onLoad', 'onChange', 'onStore', 'onConnect', 'onDisconnect'] as const) {
@@ -148,6 +235,12 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
       throw new ConfigurationError(`"${hook}" must be a function`);
     }
   }
+  const handleUnknownUpgrades = options.handleUnknownUpgrades ?? 'refuse';
+  if (handleUnknownUpgrades !== 'refuse' && handleUnknownUpgrades !== 'ignore') {
+    throw new ConfigurationError(`"handleUnknownUpgrades" must be 'refuse' or 'ignore', got ${JSON.stringify(handleUnknownUpgrades)}`);
+  }
+  const refuseWithCloseCode = options.refuseWithCloseCode ?? true;
+  if (typeof refuseWithCloseCode !== 'boolean') throw new ConfigurationError(`"refuseWithCloseCode" must be a boolean, got ${JSON.stringify(refuseWithCloseCode)}`);
   const logger = options.logger ?? createJsonLogger();
   return {
     path,
@@ -166,5 +259,9 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
       onConnect: options.onConnect,
       onDisconnect: options.onDisconnect,
     },
+    allowedOrigins: parseAllowedOrigins(options.allowedOrigins ?? []),
+    handleUnknownUpgrades,
+    refuseWithCloseCode,
+    trustProxy: nonNegativeInteger('trustProxy', options.trustProxy ?? 0),
   };
 }

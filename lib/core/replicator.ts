@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 export interface RoomReplicator {
   /** Called once when Symphony starts, with what the replicator may use of the node. */
   start(node: ReplicatorNode): Promise<void> | void;
+  /** Called when a room loads on this node, before its state is read: subscribe first, so nothing published meanwhile is lost. */
   join(room: string, replica: RoomReplica): Promise<ReplicaMembership>;
   /** Called by `symphony.close()` after every room was checkpointed and left. */
   close(): Promise<void>;
@@ -31,6 +32,7 @@ export interface ClusterView {
   readonly nodes: ReadonlyArray<{ readonly nodeId: string; readonly url: string; readonly rooms: number; readonly heartbeatAt: number }>;
 }
 
+/** What a replicator may use of the node it runs on. */
 export interface ReplicatorNode {
   readonly nodeId: string;
   readonly httpServer: Server;
@@ -53,6 +55,7 @@ export interface RoomReplica {
   encodeLocalAwareness(): Uint8Array | null;
 }
 
+/** A room's membership in the cluster, from `join` until `leave`. */
 export interface ReplicaMembership {
   /**
    * The room's current state, fetched from a peer node that holds it, or null when no peer does:
@@ -78,6 +81,8 @@ export interface ReplicaMembership {
   leave(): Promise<void>;
 }
 
+/** Permission to write one checkpoint, from `beginCheckpoint`. */
 export interface CheckpointTicket {
+  /** Called once the checkpoint is stored: what it covers may now be discarded. */
   commit(): void | Promise<void>;
 }

@@ -7,14 +7,22 @@ import type { ClusterView } from './replicator.js';
 import { Connection } from './connection/connection.js';
 import { createCounters, type Counters } from './counters.js';
 import { documentToJSON } from './document/to-json.js';
-import { AuthenticationError, ClosedError, InvalidRoomNameError, RoomLoadError } from './errors.js';
+import { authenticateUpgrade } from './connection/authenticate.js';
+import { ExpiryWheel } from './connection/expiry-wheel.js';
+import { HandshakeGuard, type HandshakeTicket } from './connection/handshake-guard.js';
+import { ClosedError, InvalidRoomNameError, RoomLoadError } from './errors.js';
 import { SymphonyEvents } from './events.js';
-import { rejectUpgrade } from './http/reject-upgrade.js';
-import { normalizeRoomName, roomNameFromUrl, tokenFromUrl } from './http/room-name.js';
+import { clientAddress } from './http/client-address.js';
+import { handshakeHeaderProblem } from './http/handshake-headers.js';
+import { originAllowed, originHeader } from './http/origin-check.js';
+import { normalizeRoomName, roomNameFromUrl } from './http/room-name.js';
+import { UnclaimedUpgrades } from './http/unclaimed-upgrades.js';
+import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-refusal.js';
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
+import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
@@ -29,7 +37,25 @@ export interface SymphonyStats extends Readonly<Counters> {
 }
 
 
-const anonymous: AuthResult = Object.freeze({ userId: 'anonymous' });
+const shuttingDown: UpgradeRefusal = Object.freeze({ status: 503, message: 'server shutting down' });
+
+/** Which connections `symphony.disconnect()` closes: those matching every field given. */
+export interface DisconnectFilter {
+  readonly room?: string;
+  readonly userId?: string;
+  readonly connectionId?: string;
+}
+
+function matches(connection: Connection, filter: DisconnectFilter): boolean {
+  return (
+    (filter.userId === undefined || connection.userId === filter.userId) && (filter.connectionId === undefined || connection.id === filter.connectionId)
+  );
+}
+
+/** Close codes a server may send (RFC 6455 7.4): the ones with a meaning here, and the private range. */
+function isServerCloseCode(code: number): boolean {
+  return Number.isInteger(code) && ([1000, 1001, 1008, 1011, 1012, 1013].includes(code) || (code >= 4000 && code <= 4999));
+}
 
 /**
  * A Symphony server attached to a host app's HTTP server. Create it with `attachSymphony`.
@@ -46,6 +72,11 @@ export class Symphony {
   private readonly liveConnections = new Set<Connection>();
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly handshakes: HandshakeGuard;
+  /** Null when unknown upgrades are left to the app (`handleUnknownUpgrades: 'ignore'`). */
+  private readonly unclaimedUpgrades: UnclaimedUpgrades | null;
+  /** Connections whose credentials expire (`AuthResult.expiresAt`), on one shared timer. */
+  private readonly expiries: ExpiryWheel<Connection>;
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closing: Promise<void> | null = null;
   private readonly started: Promise<void>;
@@ -64,6 +95,9 @@ export class Symphony {
       perMessageDeflate: false,
       clientTracking: false,
     });
+    this.expiries = new ExpiryWheel((connection) => this.expireConnection(connection));
+    this.handshakes = new HandshakeGuard(this.options.limits.maxPendingHandshakes, this.options.limits.maxConnectionsPerAddress);
+    this.unclaimedUpgrades = this.options.handleUnknownUpgrades === 'refuse' ? new UnclaimedUpgrades(httpServer) : null;
     httpServer.on('upgrade', this.handleUpgrade);
     this.heartbeat = setInterval(() => this.checkHeartbeats(), this.options.limits.pingIntervalMs);
     this.heartbeat.unref();
@@ -99,6 +133,7 @@ export class Symphony {
     return [...this.loadedRooms.values()].map((room) => room.info());
   }
 
+  /** The named room if it is loaded on this node, else undefined (it may still exist in the store). */
   room(name: string): RoomInfo | undefined {
     return this.loadedRooms.get(name)?.info();
   }
@@ -168,6 +203,7 @@ export class Symphony {
     }
   }
 
+  /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
     return {
       ...this.counters,
@@ -194,6 +230,7 @@ export class Symphony {
   private async shutdown(): Promise<void> {
     this.state = 'closing';
     clearInterval(this.heartbeat);
+    this.expiries.stop();
     const rooms = [...this.loadedRooms.values()];
     await Promise.all(rooms.map((room) => room.loading?.catch(() => undefined)));
     await Promise.all(rooms.map((room) => room.checkpoint()));
@@ -206,6 +243,7 @@ export class Symphony {
       }
     }
     this.httpServer.off('upgrade', this.handleUpgrade);
+    this.unclaimedUpgrades?.close();
     await this.options.replicator?.close();
     await this.options.store.close?.();
     this.wss.close();
@@ -224,64 +262,147 @@ export class Symphony {
 
   // ---- connections --------------------------------------------------------------------------
 
+  /**
+   * Closes this node's connections that match every given field (none given: all of them), with
+   * 4401 by default, so that SDK clients fetch a fresh token and reconnect and `authenticate`
+   * decides again (revoked access, a changed role). Returns how many connections it closed.
+   */
+  disconnect(filter: DisconnectFilter = {}, options: { code?: number; reason?: string } = {}): number {
+    const code = options.code ?? CloseCode.authRevoked;
+    if (!isServerCloseCode(code)) throw new RangeError(`close code must be 1000, 1001, 1008, 1011–1013 or 4000–4999, got ${String(code)}`);
+    const reason = options.reason ?? (code === CloseCode.authRevoked ? CloseReason.authRevoked : '');
+    if (Buffer.byteLength(reason) > 123) throw new RangeError('close reason must be at most 123 bytes of UTF-8');
+    const candidates = filter.room === undefined ? this.liveConnections : (this.loadedRooms.get(filter.room)?.connections ?? []);
+    let closed = 0;
+    for (const connection of candidates) {
+      if (connection.closed || !matches(connection, filter)) continue;
+      connection.close(code, reason);
+      closed++;
+    }
+    if (closed > 0) this.options.logger.info({ ...filter, code, reason, closed }, 'connections disconnected');
+    return closed;
+  }
+
   private readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     let room: string | null;
     try {
       room = roomNameFromUrl(request.url, this.path, this.options.limits.maxRoomNameLength);
     } catch (error) {
-      this.counters.connectionsRejected++;
-      rejectUpgrade(socket, 400, error instanceof InvalidRoomNameError ? error.message : 'invalid request');
+      this.refuse(request, socket, head, { status: 400, message: error instanceof InvalidRoomNameError ? error.message : 'invalid request' });
       return;
     }
-    if (room === null) return;
+    if (room === null) {
+      this.unclaimedUpgrades?.watch(socket);
+      return;
+    }
     socket.on('error', (error) => this.options.logger.debug({ err: error, room }, 'socket error during upgrade'));
-    void this.admit(request, socket, head, room);
+    this.admit(request, socket, head, room).catch((error: unknown) => {
+      this.options.logger.error({ err: error, room }, 'upgrade failed');
+      socket.destroy();
+    });
   };
 
+  /**
+   * The handshake: everything that can be checked without cost is checked before anything is
+   * taken (a handshake slot, an `authenticate` call, the room), and whatever was taken is released
+   * on every path that does not end in an open connection.
+   */
   private async admit(request: IncomingMessage, socket: Duplex, head: Buffer, roomName: string): Promise<void> {
-    const { logger, hooks } = this.options;
-    if (this.state !== 'running') {
-      this.counters.connectionsRejected++;
-      return rejectUpgrade(socket, 503, 'server shutting down');
+    const { logger, limits } = this.options;
+    const problem = this.screen(request, roomName);
+    if (problem) return this.refuse(request, socket, head, problem);
+    const address = clientAddress(request, this.options.trustProxy);
+    const ticket = this.handshakes.enter(address);
+    if (ticket === 'too-many-handshakes') {
+      logger.warn({ room: roomName, pending: this.handshakes.pendingHandshakes }, 'connection refused: too many handshakes in progress (limits.maxPendingHandshakes)');
+      return this.refuse(request, socket, head, { status: 503, message: 'too many handshakes in progress', headers: { 'Retry-After': '1' } });
     }
-    let auth: AuthResult;
+    if (ticket === 'too-many-connections-from-address') {
+      logger.info({ room: roomName, address }, 'connection refused: too many connections from one address (limits.maxConnectionsPerAddress)');
+      return this.refuse(request, socket, head, { status: 429, message: 'too many connections from this address' });
+    }
+    let room: LoadedRoom | null = null;
+    let opened = false;
     try {
-      auth = hooks.authenticate ? await hooks.authenticate({ request, room: roomName, token: tokenFromUrl(request.url) }) : anonymous;
-      if (!auth || typeof auth.userId !== 'string') throw new TypeError('authenticate must resolve to { userId: string }');
-    } catch (error) {
-      this.counters.connectionsRejected++;
-      const status = error instanceof AuthenticationError ? error.status : 401;
-      logger.info({ room: roomName, status, err: error }, 'connection refused by authenticate');
-      return rejectUpgrade(socket, status, status === 403 ? 'forbidden' : 'unauthorized');
-    }
-    if (this.state !== 'running') return rejectUpgrade(socket, 503, 'server shutting down');
-    let room: LoadedRoom;
-    try {
-      room = await this.acquire(roomName);
-    } catch (error) {
-      this.counters.connectionsRejected++;
-      logger.error({ room: roomName, err: error }, 'connection refused: room failed to load');
-      return rejectUpgrade(socket, 503, 'room failed to load');
-    }
-    if (socket.destroyed || this.state !== 'running') {
-      room.unhold();
-      return rejectUpgrade(socket, 503, 'server shutting down');
-    }
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      if (room.connections.size >= this.options.limits.maxConnectionsPerRoom) {
-        room.unhold();
-        this.counters.connectionsRejected++;
-        ws.close(CloseCode.roomFull, CloseReason.roomFull);
-        return;
+      const decision = await authenticateUpgrade(request, roomName, {
+        hook: this.options.hooks.authenticate,
+        timeoutMs: limits.authenticateTimeoutMs,
+        refuseWithCloseCode: this.options.refuseWithCloseCode,
+        logger,
+      });
+      if ('refusal' in decision) return this.refuse(request, socket, head, decision.refusal);
+      if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
+      try {
+        room = await this.acquireWithin(roomName, limits.roomLoadTimeoutMs);
+      } catch (error) {
+        const timedOut = error instanceof TimeoutError;
+        logger.error({ room: roomName, err: error }, timedOut ? 'connection refused: the room took too long to load (limits.roomLoadTimeoutMs)' : 'connection refused: room failed to load');
+        return this.refuse(request, socket, head, { status: 503, message: timedOut ? 'room load timed out' : 'room failed to load', headers: { 'Retry-After': '5' } });
       }
-      this.attach(ws, socket, request, room, auth);
-    });
+      if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
+      // Checked right before the socket opens, with nothing asynchronous in between.
+      if (room.connections.size >= limits.maxConnectionsPerRoom) {
+        return this.refuse(request, socket, head, { status: 503, message: CloseReason.roomFull, closeCode: CloseCode.roomFull });
+      }
+      const loaded = room;
+      let settled = false;
+      // Without `verifyClient`, ws calls back before `handleUpgrade` returns, or never (it refused).
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        if (settled) return closeAtOnce(ws, CloseCode.internalError, CloseReason.internalError);
+        opened = true;
+        ticket.handshakeDone();
+        // The connection takes the room's hold over.
+        room = null;
+        this.attach(ws, socket, request, loaded, decision.auth, decision.expiresAtMs, address, ticket);
+      });
+      settled = true;
+      if (!opened) {
+        // ws refused a handshake `screen` let through: nothing is left to answer, but it counts.
+        this.counters.connectionsRejected++;
+        logger.warn({ room: roomName }, 'connection refused by ws after the handshake was checked');
+      }
+    } finally {
+      // `room` is still set, and `opened` false, unless a connection took the hold and the ticket over.
+      room?.unhold();
+      if (!opened) ticket.release();
+    }
   }
 
-  private attach(ws: WebSocket, transport: Duplex, request: IncomingMessage, room: LoadedRoom, auth: AuthResult): void {
-    const connection = new Connection(ws, transport, room.name, auth, request, this.options.limits.maxBufferedBytes);
+  /** The checks that cost nothing: the server state, the handshake headers, the origin. */
+  private screen(request: IncomingMessage, roomName: string): UpgradeRefusal | null {
+    if (this.state !== 'running') return shuttingDown;
+    const problem = handshakeHeaderProblem(request);
+    if (problem) return problem;
+    if (!originAllowed(request, this.options.allowedOrigins)) {
+      this.options.logger.warn(
+        { room: roomName, origin: originHeader(request), host: request.headers.host },
+        'connection refused: origin not allowed (list it in the "allowedOrigins" option)',
+      );
+      return { status: 403, message: 'origin not allowed' };
+    }
+    return null;
+  }
+
+  /** The one way an upgrade is refused: counted, then answered over HTTP or with a close code. */
+  private refuse(request: IncomingMessage, socket: Duplex, head: Buffer, refusal: UpgradeRefusal): void {
+    this.counters.connectionsRejected++;
+    sendRefusal(this.wss, request, socket, head, refusal);
+  }
+
+  private attach(
+    ws: WebSocket,
+    transport: Duplex,
+    request: IncomingMessage,
+    room: LoadedRoom,
+    auth: AuthResult,
+    expiresAtMs: number | null,
+    address: string | undefined,
+    ticket: HandshakeTicket,
+  ): void {
+    const connection = new Connection(ws, transport, room.name, auth, request, this.options.limits.maxBufferedBytes, address);
     this.liveConnections.add(connection);
     this.counters.connectionsOpened++;
+    if (expiresAtMs !== null) this.expiries.add(connection, expiresAtMs);
     ws.on('message', (data: RawData) => room.receive(connection, data as Buffer));
     ws.on('pong', () => {
       connection.alive = true;
@@ -290,6 +411,8 @@ export class Symphony {
     ws.once('close', (code, reason) => {
       connection.closed = true;
       this.liveConnections.delete(connection);
+      this.expiries.delete(connection);
+      ticket.release();
       room.removeConnection(connection);
       const info = connection.info();
       const close = { code: connection.closeCode ?? code, reason: reason.toString() };
@@ -300,6 +423,11 @@ export class Symphony {
     const info = connection.info();
     this.events.emit('connectionOpened', info);
     this.runHook('onConnect', () => this.options.hooks.onConnect?.({ room: room.name, connection: info }));
+  }
+
+  private expireConnection(connection: Connection): void {
+    this.options.logger.info({ room: connection.room, connection: connection.id, userId: connection.userId }, 'closing a connection whose credentials expired');
+    connection.close(CloseCode.authRevoked, CloseReason.authExpired);
   }
 
   private checkHeartbeats(): void {
@@ -355,6 +483,14 @@ export class Symphony {
     return room;
   }
 
+  /**
+   * `acquire`, waiting at most `timeoutMs`. A load that finishes later still completes (the next
+   * client finds the room loaded); its hold is released then, never while the load runs.
+   */
+  private acquireWithin(name: string, timeoutMs: number): Promise<LoadedRoom> {
+    return withTimeout(this.acquire(name), timeoutMs, `loading room "${name}"`, (late) => late.unhold());
+  }
+
   private runHook(name: string, hook: () => void | Promise<void>): void {
     try {
       void Promise.resolve(hook()).catch((error: unknown) => this.options.logger.error({ err: error, hook: name }, 'hook failed'));
@@ -365,8 +501,9 @@ export class Symphony {
 }
 
 /**
- * Mounts Symphony's WebSocket endpoint (the y-websocket protocol) into an existing HTTP server,
- * such as the one `app.listen()` returns in Express or Koa.
+ * Mounts Symphony's WebSocket endpoint (the y-websocket protocol) into an existing HTTP server:
+ * `http.createServer(app)` for Express, `createKoaServer(app)` from `symphony/koa` for Koa (Koa's
+ * own `app.listen()` never reaches middleware added after it, such as the health route).
  */
 export function attachSymphony(httpServer: Server, options: SymphonyOptions = {}): Symphony {
   return new Symphony(httpServer, options);

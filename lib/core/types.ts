@@ -21,10 +21,18 @@ export interface AuthResult {
   userId: string;
   /** A read-only connection receives the document and presence, but its document updates are dropped. */
   readOnly?: boolean;
+  /**
+   * When the credentials stop being valid (a `Date`, or epoch milliseconds): the connection is
+   * then closed with 4401, and a client reconnects with a fresh token that `authenticate` checks
+   * again. Already past: the connection is refused with 4401. Absent: the connection lasts until
+   * it closes or `symphony.disconnect()` closes it.
+   */
+  expiresAt?: Date | number;
   /** Anything else the host app wants to keep with the connection (available in hooks). */
   [key: string]: unknown;
 }
 
+/** What `authenticate` receives for each WebSocket upgrade, before a socket or a room exists. */
 export interface AuthenticateContext {
   readonly request: IncomingMessage;
   readonly room: string;
@@ -60,6 +68,7 @@ export interface RoomInfo {
   readonly unsaved: boolean;
 }
 
+/** `onLoad`: a room was loaded into memory. */
 export interface LoadPayload {
   readonly room: string;
   readonly doc: Y.Doc;
@@ -67,6 +76,7 @@ export interface LoadPayload {
   readonly source: 'store' | 'peer' | 'new';
 }
 
+/** `onChange`: an update was applied to a room's document; `update` is in Yjs' update format. */
 export interface ChangePayload {
   readonly room: string;
   readonly doc: Y.Doc;
@@ -74,17 +84,20 @@ export interface ChangePayload {
   readonly origin: UpdateOrigin;
 }
 
+/** `onStore`: a checkpoint of the room's whole `state` was written, in `durationMs`. */
 export interface StorePayload {
   readonly room: string;
   readonly state: Uint8Array;
   readonly durationMs: number;
 }
 
+/** `onConnect`: a connection was accepted and joined the room. */
 export interface ConnectPayload {
   readonly room: string;
   readonly connection: ConnectionInfo;
 }
 
+/** `onDisconnect`: a connection left the room, with the close `code` and `reason` it was closed with. */
 export interface DisconnectPayload {
   readonly room: string;
   readonly connection: ConnectionInfo;
@@ -97,7 +110,12 @@ export interface DisconnectPayload {
  * collaboration, except `authenticate`, whose rejection refuses the connection.
  */
 export interface SymphonyHooks {
-  /** Accepts (resolve) or refuses (reject, ideally with an `AuthenticationError`) a connection before its socket opens. */
+  /**
+   * Accepts (resolve) or refuses (reject, ideally with an `AuthenticationError`) a connection before
+   * the room is loaded. An `AuthenticationError`'s message is sent to the client as the close
+   * reason (see `refuseWithCloseCode`); any other error is refused as `unauthorized`. Bounded by
+   * `limits.authenticateTimeoutMs`.
+   */
   authenticate?: (context: AuthenticateContext) => AuthResult | Promise<AuthResult>;
   /** After a room's state is loaded, before any client sees it. */
   onLoad?: (payload: LoadPayload) => void | Promise<void>;
@@ -105,6 +123,8 @@ export interface SymphonyHooks {
   onChange?: (payload: ChangePayload) => void;
   /** After a checkpoint was written to the document store. */
   onStore?: (payload: StorePayload) => void | Promise<void>;
+  /** After a connection is accepted and has joined its room. */
   onConnect?: (payload: ConnectPayload) => void | Promise<void>;
+  /** After a connection closed, whoever closed it. */
   onDisconnect?: (payload: DisconnectPayload) => void | Promise<void>;
 }

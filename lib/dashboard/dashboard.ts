@@ -1,4 +1,5 @@
 import { SymphonyError } from '../core/errors.js';
+import { originAllowed } from '../core/http/origin-check.js';
 import type { Logger } from '../core/logger.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { MetadataRecorder } from './metadata/recorder.js';
@@ -11,9 +12,11 @@ import { MetricsExporter } from './metrics.js';
 import { resolveDashboardOptions, type DashboardOptions, type ResolvedDashboardOptions } from './options.js';
 import { DashboardPage } from './page.js';
 import { listRooms, parseRoomListParams } from './room-list.js';
-import { decodeRoomName, roomDetails, roomDocument } from './room-routes.js';
+import { readJsonBody } from './request-body.js';
+import { decodeRoomName, disconnectFromRoom, roomDetails, roomDocument } from './room-routes.js';
 import { StatsSampler, type DashboardStats } from './stats.js';
 
+const sameOriginOnly: ReadonlySet<string> = new Set();
 const unauthorized = failure(401, 'unauthorized', {}, { 'www-authenticate': 'Bearer realm="symphony-dashboard"' });
 const tooManyFailures = (retryAfterSeconds: number) =>
   failure(429, 'too many failed authentications from this address; retry later', { retryAfterSeconds }, { 'retry-after': String(retryAfterSeconds) });
@@ -29,6 +32,8 @@ const tooManyFailures = (retryAfterSeconds: number) =>
  * | `GET /api/rooms/:room`           | one room: connections, presence, recent sessions; in       |
  * |                                  | cluster mode also its `holders` and `writer`               |
  * | `GET /api/rooms/:room/document`  | the room's document as JSON                                |
+ * | `POST /api/rooms/:room/disconnect` | closes the room's connections (or those of `{ userId }`, |
+ * |                                  | `{ connectionId }`) with 4401; answers `{ closed: N }`     |
  * | `GET /api/events`                | Server-Sent Events (see `EventHub`)                        |
  * | `GET /api/stats`                 | totals (`DashboardStats`)                                  |
  * | `GET /api/cluster`               | `{ nodeId, readAt, cluster }`: which node holds which room |
@@ -83,10 +88,12 @@ export class Dashboard {
     this.clusterView = new ClusterViewCache(symphony, this.options.clusterViewMaxAgeMs);
   }
 
+  /** The latest sample: totals, rates per second and the recorder's state. */
   stats(): DashboardStats {
     return this.sampler.current();
   }
 
+  /** Answers one request (the adapters call it); failures become JSON error responses, never throws. */
   async handle(request: DashboardRequest): Promise<DashboardResponse> {
     try {
       return await this.route(request);
@@ -115,6 +122,7 @@ export class Dashboard {
 
   private async route(request: DashboardRequest): Promise<DashboardResponse> {
     const { path } = request;
+    if (request.method === 'POST') return this.routeAction(request);
     if (request.method !== 'GET' && request.method !== 'HEAD') return failure(405, 'method not allowed', {}, { allow: 'GET, HEAD' });
     // Relative links on the page (`api/rooms`) need the trailing slash.
     if (path === '') return { status: 308, headers: { location: `${request.originalPath}/` }, body: '' };
@@ -122,9 +130,8 @@ export class Dashboard {
     if (!isApi && path !== '/metrics') {
       return (await this.page.serve(path, header(request, 'if-none-match'))) ?? failure(404, 'not found');
     }
-    const verdict = await this.authorizeRequest(request);
-    if (verdict.kind === 'rate-limited') return tooManyFailures(verdict.retryAfterSeconds);
-    if (verdict.kind === 'refused') return unauthorized;
+    const refusal = await this.refusal(request);
+    if (refusal) return refusal;
     if (path === '/metrics') return this.renderMetrics();
 
     const segments = path.split('/').slice(2);
@@ -159,6 +166,25 @@ export class Dashboard {
     return failure(404, 'not found');
   }
 
+  /** The routes that change something: POST, and never from a page of another site. */
+  private async routeAction(request: DashboardRequest): Promise<DashboardResponse> {
+    const segments = request.path.split('/').slice(1);
+    const isDisconnect = segments.length === 4 && segments[0] === 'api' && segments[1] === 'rooms' && segments[3] === 'disconnect';
+    if (!isDisconnect) return failure(405, 'method not allowed', {}, { allow: 'GET, HEAD' });
+    // With cookie-based `authorize`, a form on another site could post here with the admin's cookies.
+    if (!originAllowed(request.raw, sameOriginOnly)) return failure(403, 'cross-origin request refused');
+    const refusal = await this.refusal(request);
+    if (refusal) return refusal;
+    return disconnectFromRoom(this.symphony, decodeRoomName(segments[2]), await readJsonBody(request));
+  }
+
+  /** The answer to a request without the admin's credentials (401, or 429 after too many failures), or null to serve it. */
+  private async refusal(request: DashboardRequest): Promise<DashboardResponse | null> {
+    const verdict = await this.authorizeRequest(request);
+    if (verdict.kind === 'rate-limited') return tooManyFailures(verdict.retryAfterSeconds);
+    return verdict.kind === 'refused' ? unauthorized : null;
+  }
+
   private async renderCluster(): Promise<DashboardResponse> {
     const { nodeId } = this.symphony;
     try {
@@ -187,7 +213,7 @@ function header(request: DashboardRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** The dashboard for one Symphony instance; mount it with `dashboardRouter` from `symphony/express` or `symphony/koa`. */
+/** The dashboard for one Symphony instance; mount it with `dashboardRouter` from `symphony-collab/express` or `symphony-collab/koa`. */
 export function createDashboard(symphony: Symphony, options: DashboardOptions): Dashboard {
   return new Dashboard(symphony, options);
 }

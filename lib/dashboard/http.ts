@@ -21,19 +21,24 @@ export interface DashboardRequest {
   readonly clientAddress?: string;
   /** The framework's own request object (Koa's `ctx`), passed to `authorize`. */
   readonly context: unknown;
+  /** The body, when the host app's middleware already parsed it (`request.body`); undefined otherwise. */
+  readonly parsedBody?: unknown;
 }
 
 /** A long-lived body: the adapter hands it the writable to stream into and the response to watch for closing. */
 export interface StreamingBody {
+  /** Starts writing to `target`; stops when `response` closes. */
   open(target: Writable, response: ServerResponse): void;
 }
 
+/** A framework-neutral response, which the Express and Koa adapters write out. */
 export interface DashboardResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string | Buffer | StreamingBody;
 }
 
+/** True for an event stream, which an adapter must hand the socket to instead of sending a body. */
 export function isStreamingBody(body: DashboardResponse['body']): body is StreamingBody {
   return typeof body === 'object' && !Buffer.isBuffer(body);
 }

@@ -12,6 +12,7 @@ import type { MetadataRecorderOptions } from './metadata/recorder.js';
  */
 export type DashboardAuthorize = (request: IncomingMessage, context: unknown) => boolean | Promise<boolean>;
 
+/** Options of `createDashboard` and of the Express and Koa `dashboardRouter`s. */
 export interface DashboardOptions {
   /**
    * The admin token: API requests must send `Authorization: Bearer <token>` (the page asks for it
@@ -81,7 +82,7 @@ export interface DashboardOptions {
   maxFailedAuthentications?: number;
   /** The window of `maxFailedAuthentications`, in milliseconds. @default 60_000 */
   failedAuthenticationWindowMs?: number;
-  /** A pino-compatible logger. @default JSON lines on stderr at level info */
+  /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
 }
 

@@ -33,6 +33,7 @@ export interface RoomListParams {
   readonly limit: number;
 }
 
+/** One page of the dashboard's room list, with the query that produced it. */
 export interface RoomListResult {
   readonly rooms: RoomListItem[];
   readonly total: number;

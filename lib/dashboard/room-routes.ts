@@ -3,7 +3,7 @@ import { normalizeRoomName } from '../core/http/room-name.js';
 import type { MetadataStore, RoomRecord, SessionRecord } from './metadata/metadata-store.js';
 import type { Symphony } from '../core/symphony.js';
 import type { ClusterViewCache } from './cluster-view.js';
-import { failure, json, type DashboardResponse } from './http.js';
+import { BadRequestError, failure, json, type DashboardResponse } from './http.js';
 import { combine, liveItem, storedItem, unavailable, type RoomListItem, type RoomListResult } from './room-list.js';
 
 /** A room name from its percent-encoded path segment; a malformed one is an `InvalidRoomNameError` (400). */
@@ -75,6 +75,24 @@ export async function roomDocument(symphony: Symphony, name: string): Promise<Da
   const document = await symphony.toJSON(name);
   if (document === null) return failure(404, 'room not found', { room: name });
   return json(200, { room: name, loaded: symphony.room(name) !== undefined, document });
+}
+
+/**
+ * `POST /api/rooms/:room/disconnect` with `{ userId?, connectionId? }` (no body: everyone in the
+ * room): closes the matching connections on this node with 4401, so their clients fetch a fresh
+ * token and `authenticate` decides again. Answers `{ closed: N }`.
+ */
+export function disconnectFromRoom(symphony: Symphony, name: string, body: unknown): DashboardResponse {
+  const filter = body === undefined ? {} : body;
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw new BadRequestError('body must be a JSON object: { "userId"?, "connectionId"? }');
+  const { userId, connectionId, ...unknown } = filter as Record<string, unknown>;
+  const extra = Object.keys(unknown);
+  if (extra.length > 0) throw new BadRequestError(`unknown field ${JSON.stringify(extra[0])}: expected "userId" or "connectionId"`);
+  for (const [field, value] of [['userId', userId], ['connectionId', connectionId]] as const) {
+    if (value !== undefined && typeof value !== 'string') throw new BadRequestError(`"${field}" must be a string`);
+  }
+  const closed = symphony.disconnect({ room: name, userId: userId as string | undefined, connectionId: connectionId as string | undefined });
+  return json(200, { closed });
 }
 
 function emptyItem(name: string): RoomListItem {

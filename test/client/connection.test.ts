@@ -45,6 +45,8 @@ describe('client SDK: connection status, reconnection and errors', () => {
     const server = new RestartableServer({
       authenticate: ({ token }) => {
         tokensSeen.push(token);
+        if (token === 'forbidden') throw new AuthenticationError('not a member of this room', { status: 403 });
+        if (token?.startsWith('short-')) return { userId: 'alice', expiresAt: Date.now() + 400 };
         if (token !== validToken) throw new AuthenticationError('expired token');
         return { userId: 'alice' };
       },
@@ -78,14 +80,63 @@ describe('client SDK: connection status, reconnection and errors', () => {
       assert.equal(room.error, null);
     });
 
-    it('keeps retrying a refused upgrade, which a browser cannot tell from a network error, until the token is accepted', async () => {
+    it('asks the token function again after each 4401 refusal, reporting auth-expired, until the token is accepted', async () => {
       validToken = 'token-late';
       let calls = 0;
       const room = clients.open(server.url, { token: () => (++calls < 3 ? 'token-early' : 'token-late') }).enterRoom(uniqueRoom('refused-upgrade'));
       const errors = collectErrors(room);
       await waitForStatus(room, 'synced');
       assert.deepEqual(tokensSeen, ['token-early', 'token-early', 'token-late']);
-      assert.deepEqual(errors, []);
+      assert.deepEqual(
+        errors.map((error) => [error.code, error.closeCode, error.retrying]),
+        [
+          ['auth-expired', 4401, true],
+          ['auth-expired', 4401, true],
+        ],
+      );
+    });
+
+    it('stops with auth-refused on 4403 (forbidden) and makes no further attempt', async () => {
+      const room = clients.open(server.url, { token: () => 'forbidden' }).enterRoom(uniqueRoom('forbidden'));
+      const errors = collectErrors(room);
+      await waitFor(() => room.error !== null, 'the room stops');
+      assert.equal(room.error?.code, 'auth-refused');
+      assert.equal(room.error?.closeCode, 4403);
+      assert.equal(room.status, 'offline');
+      // A retry would come within the longest back-off (200 ms here); none comes in three times that.
+      await assert.rejects(waitFor(() => tokensSeen.length > 1, 'a second attempt', 600), /timed out/);
+      assert.deepEqual(tokensSeen, ['forbidden']);
+      assert.deepEqual(errors.map((error) => [error.code, error.retrying]), [['auth-refused', false]]);
+    });
+
+    it('stops with auth-refused when a static token is refused with 4401: a retry would send the same token', async () => {
+      const room = clients.open(server.url, { token: 'token-wrong' }).enterRoom(uniqueRoom('static-refused'));
+      await waitFor(() => room.error !== null, 'the room stops');
+      assert.equal(room.error?.code, 'auth-refused');
+      assert.equal(room.error?.closeCode, 4401);
+      assert.deepEqual(tokensSeen, ['token-wrong']);
+    });
+
+    it('fetches a fresh token and reconnects when the server revokes the connection (disconnect, 4401), and authenticate decides again', async () => {
+      let current = 'token-1';
+      const room = clients.open(server.url, { token: () => current }).enterRoom(uniqueRoom('revoked'));
+      const errors = collectErrors(room);
+      await room.whenSynced();
+      validToken = current = 'token-2';
+      const statuses = recordStatuses(room);
+      assert.equal(server.symphony.disconnect({ userId: 'alice', room: room.name }), 1);
+      await waitFor(() => statuses.includes('offline') && room.status === 'synced', 'the room reconnects');
+      assert.deepEqual(tokensSeen, ['token-1', 'token-2']);
+      assert.deepEqual(errors.map((error) => [error.code, error.closeCode, error.retrying]), [['auth-expired', 4401, true]]);
+      assert.equal(room.error, null);
+    });
+
+    it('reconnects with a fresh token when its credentials expire (expiresAt)', async () => {
+      let issued = 0;
+      const room = clients.open(server.url, { token: () => `short-${++issued}` }).enterRoom(uniqueRoom('expiring'));
+      await room.whenSynced();
+      await waitFor(() => tokensSeen.includes('short-2') && room.status === 'synced', 'the room reconnected with the next token');
+      assert.equal(room.error, null);
     });
 
     it('stops with an auth-refused error, without connecting, when the token function returns null', async () => {
@@ -181,9 +232,14 @@ describe('client SDK: connection status, reconnection and errors', () => {
       assert.deepEqual(decideAfterClose(null), { reconnect: 'backoff', error: null });
     });
 
-    it('stops on revoked credentials (4401), a too large message (1009) or document (4413), and other 44xx codes', () => {
+    it('reconnects with back-off (and a fresh token) on 4401', () => {
+      assert.deepEqual(decideAfterClose(4401).reconnect, 'backoff');
+      assert.equal(decideAfterClose(4401).error?.code, 'auth-expired');
+    });
+
+    it('stops on a forbidden room (4403), a too large message (1009) or document (4413), and other 44xx codes', () => {
       assert.deepEqual(
-        [4401, 1009, 4413, 4404].map((code) => [decideAfterClose(code).reconnect, decideAfterClose(code).error?.code]),
+        [4403, 1009, 4413, 4404].map((code) => [decideAfterClose(code).reconnect, decideAfterClose(code).error?.code]),
         [
           ['never', 'auth-refused'],
           ['never', 'message-too-large'],

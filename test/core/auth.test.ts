@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { AuthenticationError } from '../../lib/index.js';
-import { ClientPool, upgradeStatus } from '../support/clients.js';
+import { AuthenticationError, createJsonLogger } from '../../lib/index.js';
+import { ClientPool, rawClient, upgradeStatus } from '../support/clients.js';
 import { startSymphony, type RunningSymphony } from '../support/symphony-server.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -33,14 +33,71 @@ describe('authentication', () => {
     assert.equal(server.symphony.connections('doc 1')[0].userId, 'eve');
   });
 
-  it('answers the upgrade with 401 and opens no socket when authenticate rejects', async () => {
-    assert.equal(await upgradeStatus(`${server.url}/private?token=wrong`), 401);
-    assert.equal(await upgradeStatus(`${server.url}/private`), 401);
+  it('closes the socket at once with 4401 and the error message, without loading the room, when authenticate rejects', async () => {
+    const refused = await rawClient(`${server.url}/private?token=wrong`);
+    assert.deepEqual(await refused.closed, { code: 4401, reason: 'unknown token' });
+    const anonymous = await rawClient(`${server.url}/private`);
+    assert.deepEqual(await anonymous.closed, { code: 4401, reason: 'unknown token' });
+    assert.deepEqual(refused.received, [], 'nothing of the room was sent');
     assert.equal(server.symphony.room('private'), undefined, 'the room was not even loaded');
   });
 
-  it('answers 403 when authenticate rejects with status 403', async () => {
-    assert.equal(await upgradeStatus(`${server.url}/private?token=banned`), 403);
+  it('closes with 4403 when authenticate rejects with status 403', async () => {
+    const refused = await rawClient(`${server.url}/private?token=banned`);
+    assert.deepEqual(await refused.closed, { code: 4403, reason: 'banned' });
+  });
+
+  it('lets a stock y-websocket provider see the refusal and stop, instead of retrying a network error', async () => {
+    const client = clients.open(server.url, 'private', { params: { token: 'banned' } });
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) => client.provider.once('closed', resolve));
+    assert.deepEqual(closed, { code: 4403, reason: 'banned' });
+    assert.equal(client.provider.shouldConnect, false, 'the provider stopped reconnecting');
+  });
+
+  it('counts each refusal and logs it at info level without a stack', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logged = await startSymphony({
+      logger: createJsonLogger({ write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }),
+      authenticate: () => {
+        throw new AuthenticationError('expired token');
+      },
+    });
+    try {
+      const refused = await rawClient(`${logged.url}/room`);
+      await refused.closed;
+      assert.equal(logged.symphony.stats().connectionsRejected, 1);
+      const refusal = lines.find((line) => line.msg === 'connection refused by authenticate');
+      assert.ok(refusal, 'the refusal was logged');
+      assert.equal(refusal.level, 30);
+      assert.equal(JSON.stringify(refusal).includes('stack'), false, 'no stack trace');
+      assert.equal(refusal.reason, 'expired token');
+    } finally {
+      await logged.close();
+    }
+  });
+
+  describe('with refuseWithCloseCode: false', () => {
+    let plain: RunningSymphony;
+    before(async () => {
+      plain = await startSymphony({
+        refuseWithCloseCode: false,
+        authenticate: ({ token }) => {
+          if (token === 'banned') throw new AuthenticationError('banned', { status: 403 });
+          throw new AuthenticationError('unknown token');
+        },
+      });
+    });
+    after(() => plain.close());
+
+    it('answers the upgrade with 401 and opens no socket when authenticate rejects', async () => {
+      assert.equal(await upgradeStatus(`${plain.url}/private?token=wrong`), 401);
+      assert.equal(await upgradeStatus(`${plain.url}/private`), 401);
+      assert.equal(plain.symphony.room('private'), undefined, 'the room was not even loaded');
+    });
+
+    it('answers 403 when authenticate rejects with status 403', async () => {
+      assert.equal(await upgradeStatus(`${plain.url}/private?token=banned`), 403);
+    });
   });
 
   it('lets a read-only client read the document and presence but drops its updates', async () => {

@@ -4,11 +4,12 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import WebSocket from 'ws';
 import { ClientPool } from '../support/clients.js';
 import { startExample, type ExampleProcess } from '../support/example-process.js';
 import { waitFor } from '../support/wait-for.js';
 
-const ADMIN_TOKEN = 'example-admin-token-0123456789';
+const ADMIN_TOKEN = 'examples-test-admin-token';
 
 for (const name of ['express', 'koa'] as const) {
   describe(`the ${name} example`, () => {
@@ -35,6 +36,14 @@ for (const name of ['express', 'koa'] as const) {
 
     it('answers /healthz with 200 while accepting', async () => {
       assert.equal((await fetch(`${example.baseUrl}/healthz`)).status, 200);
+    });
+
+    it('serves the dashboard at /admin/ behind SYMPHONY_ADMIN_TOKEN', async () => {
+      assert.equal((await fetch(`${example.baseUrl}/admin/api/stats`)).status, 401);
+      const stats = await fetch(`${example.baseUrl}/admin/api/stats`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      assert.equal(stats.status, 200);
+      assert.equal(typeof ((await stats.json()) as { rooms: unknown }).rooms, 'number');
+      assert.equal((await fetch(`${example.baseUrl}/admin/`)).status, 200);
     });
 
     it('lets two stock clients edit a room together', async () => {
@@ -76,9 +85,52 @@ for (const name of ['express', 'koa'] as const) {
       assert.match(output, /SYMPHONY_ADMIN_TOKEN must be set in cluster mode/);
     });
 
+    it('refuses a WebSocket from a page of another site with 403 and accepts its own pages', async () => {
+      assert.equal(await originOutcome(`${example.collabUrl}/origin-room`, 'https://evil.example'), 403);
+      assert.equal(await originOutcome(`${example.collabUrl}/origin-room`, example.baseUrl), 'open');
+    });
+
     it('logs structured JSON and exits cleanly on SIGTERM', async () => {
       assert.match(example.log(), /"msg":"listening"/);
       assert.equal(await example.stop(), 0);
+    });
+  });
+}
+
+describe('the express example with SYMPHONY_ALLOWED_ORIGINS', () => {
+  let example: ExampleProcess;
+  let dataDirectory: string;
+
+  before(async () => {
+    dataDirectory = await mkdtemp(join(tmpdir(), 'symphony-origins-'));
+    example = await startExample('express', { SYMPHONY_DATA_DIR: dataDirectory, SYMPHONY_ALLOWED_ORIGINS: 'https://app.example.com, https://admin.example.com' });
+  });
+  after(async () => {
+    await example.stop();
+    await rm(dataDirectory, { recursive: true, force: true });
+  });
+
+  it('accepts the listed origins besides its own, and refuses the others', async () => {
+    assert.equal(await originOutcome(`${example.collabUrl}/listed`, 'https://app.example.com'), 'open');
+    assert.equal(await originOutcome(`${example.collabUrl}/listed`, 'https://admin.example.com'), 'open');
+    assert.equal(await originOutcome(`${example.collabUrl}/listed`, example.baseUrl), 'open');
+    assert.equal(await originOutcome(`${example.collabUrl}/listed`, 'https://evil.example'), 403);
+    assert.match(example.log(), /allowedOrigins/);
+  });
+});
+
+/** `open`, or the HTTP status of the refused upgrade, for a WebSocket sent with an `Origin` header. */
+function originOutcome(url: string, origin: string): Promise<'open' | number> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, { origin });
+    socket.on('error', () => undefined);
+    socket.once('open', () => {
+      socket.close();
+      resolve('open');
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      socket.terminate();
+      resolve(response.statusCode ?? 0);
     });
   });
 }

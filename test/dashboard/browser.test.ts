@@ -8,6 +8,7 @@ import * as Y from 'yjs';
 import { buildDashboardPage } from '../../dashboard-ui/build.js';
 import { EmbeddedMetadataStore, type RoomWrite } from '../../lib/index.js';
 import { ClientPool, type StockClient } from '../support/clients.js';
+import { waitFor } from '../support/wait-for.js';
 import { ScriptedClusterReplicator, startDashboardServer, TOKEN, type DashboardServer } from './support.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -41,7 +42,8 @@ describe('the dashboard page in a real browser', function () {
       documentBytes: 500 + ((i * 7919) % 90_000),
       documentBytesAt: new Date(now - 600_000),
       peakConnections: 1 + (i % 9),
-      lastCheckpointAt: new Date(now - 600_000 - i * 37_000),
+      // The first room was visited but never changed, so never checkpointed.
+      lastCheckpointAt: i === 0 ? null : new Date(now - 600_000 - i * 37_000),
     }));
     await metadata.write({ nodeId: 'earlier-run', at: new Date(), nodeStartedAt: null, rooms, sessions: [] });
     app = await startDashboardServer('express', { dashboard: { metadata, uiDirectory, sampleIntervalMs: 250 } });
@@ -104,6 +106,13 @@ describe('the dashboard page in a real browser', function () {
     pageErrors.length = 0;
   });
 
+  it('labels rooms saved in the store "stored", and a room that never reached a checkpoint "never saved"', async () => {
+    await page.waitForSelector('.room-row[data-room="design-0000"]');
+    assert.equal(await cellOf('design-0000', '.pill'), 'never saved');
+    assert.equal(await cellOf('sprint-0001', '.pill'), 'stored');
+    assert.match((await page.locator('#t-checkpoints').textContent()) ?? '', /^0 checkpoints$/);
+  });
+
   it('keeps the Nodes panel hidden on a single node', async () => {
     const answered = page.waitForResponse((response) => new URL(response.url()).pathname === '/admin/api/cluster');
     await page.reload();
@@ -164,6 +173,21 @@ describe('the dashboard page in a real browser', function () {
     assert.match(await page.locator('#rv-document').innerText(), /Hello from Ada/);
     assert.match(await page.locator('#rv-presence').innerText(), /Ada/);
     assert.equal(await page.locator('#rv-cluster').isHidden(), true, 'no cluster section on a single node');
+  });
+
+  it('disconnects one connection from the room view, and its row disappears', async () => {
+    const mallory = clients.open(app.collabUrl, 'live-whiteboard', { params: { token: 'user:mallory' } });
+    await mallory.synced();
+    const closed = new Promise<number>((resolve) => mallory.provider.once('connection-close', (event: CloseEvent | null) => resolve(event?.code ?? 0)));
+    const row = page.locator('#rv-connections tr[data-connection]', { hasText: 'mallory' });
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    await row.locator('button', { hasText: 'Disconnect' }).click();
+    assert.equal(await closed, 4401);
+    await row.waitFor({ state: 'detached' });
+    await waitFor(() => app.symphony.connections('live-whiteboard').map((connection) => connection.userId).join() === 'ada', 'only Ada is left on the server');
+    // The next reload (after the room's `rooms` event) still lists only Ada.
+    await page.waitForFunction(() => document.getElementById('rv-connections-count')?.textContent === '1');
+    await page.waitForFunction(() => [...document.querySelectorAll('#rv-connections tr[data-connection] td:first-child')].map((cell) => cell.textContent).join() === 'ada');
   });
 
   it('saves screenshots of the dashboard and of a room under test-output/', async () => {

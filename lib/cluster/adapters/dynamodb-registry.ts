@@ -20,6 +20,7 @@ import type { ClusterView } from '../../core/replicator.js';
 import type { NodeAddress, RoomEntry, RoomHolder, RoomRegistry, WriterLease } from '../replication/room-registry.js';
 import { RESERVED_NODE_ID_PREFIX } from '../../util/node-id.js';
 
+/** Options of `DynamoDbRegistry`; only `tableName` is required. */
 export interface DynamoDbRegistryOptions {
   /** The registry table: partition key `room` (S), sort key `node` (S), TTL attribute `expiresAt`. */
   tableName: string;

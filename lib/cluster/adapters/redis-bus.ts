@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import { decodeMessage, encodeHeader, encodeMessage, type BusMessage } from '../replication/messages.js';
 import type { RoomBus, RoomBusListener, RoomLogBounds, RoomLogEntry, RoomLogTail } from '../replication/room-bus.js';
 
+/** Options of `RedisBus`; only `url` is required. */
 export interface RedisBusOptions {
   /** `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS (ElastiCache in-transit encryption). */
   url: string;
@@ -243,10 +244,12 @@ export class RedisBus implements RoomBus {
     return `${this.prefix}{${hashTag(room)}}:meta`;
   }
 
+  /** The room's log (a Redis stream). */
   logKey(room: string): string {
     return `${this.prefix}{${hashTag(room)}}:log`;
   }
 
+  /** The room's pub/sub channel. */
   channel(room: string): string {
     return `${this.prefix}room:${room}`;
   }

@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../core/errors.js';
 import type { DocumentStore } from '../../core/storage/document-store.js';
 import { roomFileName } from '../../core/storage/room-file-name.js';
 
+/** Options of `S3Store`; only `bucket` is required. */
 export interface S3StoreOptions {
   /** The bucket holding the documents (at least 3 characters). */
   bucket: string;

@@ -10,6 +10,7 @@ import { positiveInteger, urlWithScheme } from '../../util/config-checks.js';
 import { checkNodeId } from '../../util/node-id.js';
 import { fetchRoomState, serveRoomState } from './state-handoff.js';
 
+/** Options of `ClusterReplicator`: the bus and registry it coordinates through, and its timings. */
 export interface ClusterReplicatorOptions {
   /** The rooms' durable logs and fan-out channels (Redis). */
   bus: RoomBus;

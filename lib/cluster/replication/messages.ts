@@ -36,6 +36,7 @@ export const MessageKind = {
   leave: 6,
 } as const;
 
+/** A message on a room's bus, as nodes exchange it. */
 export type BusMessage =
   | { readonly kind: 'update'; readonly nodeId: string; readonly seq: number; readonly update: Uint8Array }
   | { readonly kind: 'awareness'; readonly nodeId: string; readonly update: Uint8Array }

@@ -45,6 +45,7 @@ export interface RoomBus {
   start(nodeId: string, listener: RoomBusListener): Promise<void>;
   /** Resolves once messages published to the room from now on are delivered to the listener. */
   subscribe(room: string): Promise<void>;
+  /** Stops delivering the room's messages to this node (it unloaded the room). */
   unsubscribe(room: string): Promise<void>;
   /** Appends an update to the room's log and publishes it; resolves to its sequence number. */
   append(room: string, update: Uint8Array): Promise<number>;
@@ -61,5 +62,6 @@ export interface RoomBus {
   claimTrim(room: string): Promise<RoomLogBounds>;
   /** Drops the entries up to `coveredSeq`, which a checkpoint now covers; false if another node claimed the log. */
   trim(room: string, coveredSeq: number): Promise<boolean>;
+  /** Disconnects. */
   close(): Promise<void>;
 }

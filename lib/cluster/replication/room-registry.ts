@@ -16,6 +16,7 @@ export interface WriterLease {
   readonly leaseUntil: number;
 }
 
+/** A room's registry entry: the live nodes holding it and its writer lease. */
 export interface RoomEntry {
   /** Live holders only: entries whose heartbeat is stale belong to dead nodes and are left out. */
   readonly holders: RoomHolder[];
@@ -33,9 +34,11 @@ export interface NodeAddress {
  * DynamoDB; entries carry a heartbeat, so a crashed node's entries are ignored once stale.
  */
 export interface RoomRegistry {
+  /** Who holds the room and who writes it, as of now. */
   lookup(room: string): Promise<RoomEntry>;
   /** Registers this node as a holder of each room, or refreshes its heartbeat. */
   register(node: NodeAddress, rooms: readonly string[]): Promise<void>;
+  /** Removes this node as a holder of the room (it unloaded it). */
   deregister(nodeId: string, room: string): Promise<void>;
   /**
    * Takes the room's writer lease if it is free or expired, or renews it if `nodeId` holds it.
@@ -44,6 +47,8 @@ export interface RoomRegistry {
   acquireLease(nodeId: string, room: string, durationMs: number): Promise<WriterLease>;
   /** Gives the lease up (if `nodeId` still holds it), so another holder can take over at once. */
   releaseLease(nodeId: string, room: string): Promise<void>;
+  /** Every live node and the rooms each holds, for the dashboard. */
   describe(): Promise<ClusterView>;
+  /** Releases its connections. */
   close(): Promise<void>;
 }

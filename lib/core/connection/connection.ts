@@ -35,10 +35,12 @@ export class Connection implements ConnectionInfo {
     readonly auth: Readonly<AuthResult>,
     request: IncomingMessage,
     private readonly maxBufferedBytes: number,
+    /** The client's address, which may come from a trusted proxy's `X-Forwarded-For` (see `trustProxy`). */
+    remoteAddress: string | undefined = request.socket.remoteAddress,
   ) {
     this.userId = auth.userId;
     this.readOnly = auth.readOnly === true;
-    this.remoteAddress = request.socket.remoteAddress;
+    this.remoteAddress = remoteAddress;
     this.origin = Object.freeze({ kind: 'client', connectionId: this.id, userId: this.userId });
   }
 

@@ -15,8 +15,14 @@ export const CloseCode = {
   internalError: 1011,
   /** The client read too slowly: more than `limits.maxBufferedBytes` were waiting. Reconnect with back-off. */
   tryAgainLater: 1013,
-  /** The connection's credentials were revoked. Do not retry without new credentials. */
+  /**
+   * Unauthenticated: the credentials are missing, were refused, expired (`expiresAt`) or were
+   * revoked (`symphony.disconnect`). Get fresh credentials (a new token), then reconnect:
+   * `authenticate` decides again.
+   */
   authRevoked: 4401,
+  /** Forbidden: `authenticate` refused these credentials for this room. Do not retry; a new token will not change it. */
+  forbidden: 4403,
   /** The document reached `limits.maxDocumentBytes`; the update was refused. Retrying the same change fails again. */
   documentTooLarge: 4413,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
@@ -28,7 +34,9 @@ export const CloseCode = {
   presenceRefused: 4430,
 } as const;
 
+/** The name of a close code, e.g. `roomFull`. */
 export type CloseCodeName = keyof typeof CloseCode;
+/** A close code Symphony sends, e.g. `4429`. */
 export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
 
 /** Reasons are limited to 123 bytes by RFC 6455; keep ours short and stable. */
@@ -41,4 +49,8 @@ export const CloseReason = {
   tryAgainLater: 'client too slow',
   documentTooLarge: 'document too large',
   roomFull: 'room full',
+  authRevoked: 'credentials revoked',
+  authExpired: 'credentials expired',
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
 } as const;

@@ -11,7 +11,9 @@
  *   Symphony then refuses to serve the room rather than serve it empty.
  */
 export interface DocumentStore {
+  /** The room's stored state merged with its journal; null for a room never stored. */
   load(room: string): Promise<Uint8Array | null>;
+  /** Writes a checkpoint: the room's whole merged state. */
   store(room: string, state: Uint8Array): Promise<void>;
   /**
    * Optional journal: makes one update durable before the next checkpoint. Called synchronously on

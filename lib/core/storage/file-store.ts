@@ -9,6 +9,7 @@ import type { DocumentStore } from './document-store.js';
 import { decodeRecords, encodeRecords } from './journal-records.js';
 import { roomFileName } from './room-file-name.js';
 
+/** Options of `FileStore`; only `directory` is required. */
 export interface FileStoreOptions {
   /** The data directory; created if missing. */
   directory: string;

@@ -3,6 +3,7 @@ import type { MetadataBatch, MetadataStore, RoomListQuery, RoomPage, RoomRecord,
 import { roomComparator } from './room-order.js';
 import { positiveInteger } from '../../util/config-checks.js';
 
+/** Options of `EmbeddedMetadataStore`, all optional. */
 export interface EmbeddedMetadataStoreOptions {
   /**
    * Rooms remembered. Beyond it, the least recently active room is forgotten, so a server that

@@ -15,6 +15,7 @@ export interface MetadataStore {
   readonly kind: string;
   /** Creates or migrates the schema. Idempotent; safe when several nodes start at once. */
   start(): Promise<void>;
+  /** Applies one node's batch; applying the same batch twice changes nothing. */
   write(batch: MetadataBatch): Promise<void>;
   /**
    * One page of rooms, sorted, filtered by prefix, leaving out the names in `query.exclude`. Rows
@@ -25,6 +26,7 @@ export interface MetadataStore {
   getRooms(names: readonly string[]): Promise<RoomRecord[]>;
   /** A room's most recent sessions, newest first. */
   recentSessions(room: string, limit: number): Promise<SessionRecord[]>;
+  /** Releases connections; the recorder has flushed before. */
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export interface MetadataBatch {
   readonly sessions: readonly SessionWrite[];
 }
 
+/** What one node reports about a room in a batch. */
 export interface RoomWrite {
   readonly name: string;
   readonly firstActivityAt: Date;
@@ -56,6 +59,7 @@ export interface RoomWrite {
   readonly lastCheckpointAt: Date | null;
 }
 
+/** A connection's session as one node reports it (open until `disconnectedAt` is set). */
 export interface SessionWrite {
   /** The connection id. */
   readonly id: string;
@@ -85,6 +89,7 @@ export interface RoomRecord extends RoomSummary {
   readonly nodes: readonly string[];
 }
 
+/** A session as the store returns it. */
 export interface SessionRecord {
   readonly id: string;
   readonly room: string;
@@ -102,6 +107,7 @@ export interface SessionRecord {
 /** Sort keys of the room list. `connections` is live data: stored rooms sort after loaded ones, by name. */
 export type RoomSortKey = 'name' | 'lastActivity' | 'documentBytes' | 'connections';
 
+/** One page of the room list: filter, order and window. */
 export interface RoomListQuery {
   readonly prefix: string;
   readonly sort: RoomSortKey;
@@ -111,6 +117,7 @@ export interface RoomListQuery {
   readonly exclude: readonly string[];
 }
 
+/** One page of rooms, and how many match in all. */
 export interface RoomPage {
   readonly rooms: RoomSummary[];
   /** Rooms matching the prefix, excluded ones left out. */

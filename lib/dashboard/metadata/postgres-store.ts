@@ -6,6 +6,7 @@ import type { MetadataBatch, MetadataStore, RoomListQuery, RoomPage, RoomRecord,
 import { migrations } from './postgres-schema.js';
 import { positiveInteger } from '../../util/config-checks.js';
 
+/** Options of `PostgresMetadataStore`, all optional: by default the `pg` driver reads `DATABASE_URL` or the `PG*` variables. */
 export interface PostgresMetadataStoreOptions {
   /**
    * Where the database is. @default process.env.DATABASE_URL; without it, the pg driver's own
@@ -28,7 +29,7 @@ export interface PostgresMetadataStoreOptions {
   nodeTimeoutMs?: number;
   /** Ended sessions older than this are deleted, hourly. @default 2_592_000_000 (30 days) */
   sessionRetentionMs?: number;
-  /** Where pool errors (a dropped idle connection) are logged. @default JSON lines on stderr */
+  /** Where pool errors (a dropped idle connection) are logged. @default `createJsonLogger()` */
   logger?: Logger;
 }
 

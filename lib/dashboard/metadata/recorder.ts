@@ -6,6 +6,7 @@ import type { MetadataStore, RoomWrite, SessionWrite } from './metadata-store.js
 import { positiveInteger } from '../../util/config-checks.js';
 import { WriteQueue, type PendingWrite } from './write-queue.js';
 
+/** How the recorder batches writes to the metadata store and backs off when it fails. */
 export interface MetadataRecorderOptions {
   /** How often queued writes go to the store, and loaded rooms' activity is sampled, in milliseconds. @default 1_000 */
   flushIntervalMs?: number;
@@ -101,6 +102,7 @@ export class MetadataRecorder {
     this.schedule(0);
   }
 
+  /** Queued and failed writes, for the dashboard's totals. */
   stats(): MetadataRecorderStats {
     return {
       store: this.store.kind,

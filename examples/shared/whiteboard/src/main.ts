@@ -4,7 +4,7 @@
  * in its per-user history, and the offline copy in IndexedDB.
  */
 import { createClient, type RoomStatus, type SymphonyClientError } from '../../../../client/index.js';
-import { initials, loadIdentity, saveIdentity } from './identity.js';
+import { distinctFrom, initials, loadIdentity, saveIdentity } from './identity.js';
 import { deleteShapes, readShape, readShapes, shapeBounds, updateShape, type ShapeMap } from './model.js';
 import { readParticipant, type Participant, type WhiteboardPresence } from './presence.js';
 import { renderSelections, ShapesLayer } from './render.js';
@@ -33,15 +33,28 @@ function element<T extends Element = HTMLElement>(id: string): T {
   return found as unknown as T;
 }
 
-/** The room in `?room=`, or a new random one written into the URL so the link can be shared. */
+/**
+ * The board the bare address opens. Everyone who opens it lands on the same board, so two windows
+ * opened at the quick start's address draw together; "New board" makes a board of one's own.
+ */
+const DEFAULT_ROOM = 'welcome';
+
+/** The room in `?room=`, or the default one; either way the URL names it, so it can be shared. */
 function roomFromUrl(): string {
   const url = new URL(location.href);
   const room = url.searchParams.get('room')?.trim();
   if (room) return room;
-  const created = `board-${Math.random().toString(36).slice(2, 8)}`;
-  url.searchParams.set('room', created);
+  url.searchParams.set('room', DEFAULT_ROOM);
   history.replaceState(null, '', url);
-  return created;
+  return DEFAULT_ROOM;
+}
+
+/** The address of a new, empty board; `#share` opens the share box once it loaded. */
+function newBoardUrl(): URL {
+  const url = new URL(location.href);
+  url.searchParams.set('room', `board-${Math.random().toString(36).slice(2, 10)}`);
+  url.hash = 'share';
+  return url;
 }
 
 // ---- the room ------------------------------------------------------------------------------
@@ -50,7 +63,7 @@ const roomName = roomFromUrl();
 const identity = loadIdentity();
 const client = createClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/collab` });
 const room = client.enterRoom<WhiteboardPresence>(roomName, {
-  initialPresence: { name: identity.name, color: identity.color, cursor: null, selection: [] },
+  initialPresence: { name: identity.name, color: identity.color, cursor: null, selection: [], identitySettled: false },
 });
 const shapes = room.map<ShapeMap>('shapes');
 
@@ -349,15 +362,20 @@ function showToast(text: string): void {
 
 element('room-name').textContent = roomName;
 document.title = `${roomName} · Whiteboard · Symphony`;
+// A board just made with "New board" arrives with #share: its link is what the user wants next.
+const arrivedToShare = location.hash === '#share';
+if (arrivedToShare) history.replaceState(null, '', `${location.pathname}${location.search}`);
 const shareLink = element<HTMLInputElement>('share-link');
 shareLink.value = location.href;
 const shareButton = element<HTMLButtonElement>('share-button');
 const popover = element('share-popover');
-shareButton.addEventListener('click', () => {
+function toggleSharePopover(): void {
   popover.hidden = !popover.hidden;
   shareButton.setAttribute('aria-expanded', String(!popover.hidden));
   if (!popover.hidden) shareLink.select();
-});
+}
+shareButton.addEventListener('click', toggleSharePopover);
+element('new-board').addEventListener('click', () => location.assign(newBoardUrl()));
 document.addEventListener('pointerdown', (event) => {
   if (!popover.hidden && !(event.target as Element).closest('.share')) {
     popover.hidden = true;
@@ -381,12 +399,31 @@ nameInput.addEventListener('input', () => {
   const name = nameInput.value.trim().slice(0, 40);
   if (!name) return;
   identity.name = name;
+  identity.nameChosen = true;
   saveIdentity(identity);
   room.presence.set({ name });
   scheduleRender();
 });
 
+// Tabs of one browser share the stored identity, and two browsers may draw the same: whoever
+// should give way (see `distinctFrom`) takes a name and a colour nobody in the room has. The
+// stored identity stays as it was, so this browser's other tabs keep theirs.
+let identitySettled = false;
+function keepIdentityDistinct(): void {
+  if (room.status !== 'synced') return;
+  const me = { ...room.presence.get(), clientId: room.presence.clientId, identitySettled, nameChosen: identity.nameChosen };
+  const change = distinctFrom(me, participants());
+  if (identitySettled && change === null) return;
+  identitySettled = true;
+  room.presence.set({ ...change, identitySettled });
+  if (change && document.activeElement !== nameInput) nameInput.value = change.name;
+  scheduleRender();
+}
+room.on('status', keepIdentityDistinct);
+room.presence.subscribe(keepIdentityDistinct);
+
 setTool('pen');
+if (arrivedToShare) toggleSharePopover();
 renderStatus();
 renderHistory();
 scheduleRender();

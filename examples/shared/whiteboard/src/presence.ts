@@ -9,6 +9,8 @@ export interface WhiteboardPresence {
   cursor: { x: number; y: number } | null;
   /** Ids of the shapes this user has selected (others see them outlined in the user's colour). */
   selection: string[];
+  /** The name and colour were compared with the room's, and changed if someone had them (see `distinctFrom`). */
+  identitySettled: boolean;
 }
 
 export interface Participant extends WhiteboardPresence {
@@ -26,5 +28,6 @@ export function readParticipant(other: OtherUser<WhiteboardPresence>): Participa
     color: typeof value.color === 'string' && CURSOR_COLORS.includes(value.color) ? value.color : '#868e96',
     cursor: cursor && Number.isFinite(cursor.x) && Number.isFinite(cursor.y) ? { x: cursor.x as number, y: cursor.y as number } : null,
     selection: Array.isArray(value.selection) ? value.selection.filter((id): id is string => typeof id === 'string').slice(0, 500) : [],
+    identitySettled: value.identitySettled === true,
   };
 }

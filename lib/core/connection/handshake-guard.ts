@@ -1,0 +1,65 @@
+/** Why the guard refused a handshake. */
+export type HandshakeGuardRefusal = 'too-many-handshakes' | 'too-many-connections-from-address';
+
+/**
+ * A handshake's place in the guard: it counts towards the handshakes in progress until
+ * `handshakeDone()`, and towards its address's connections until `release()`. Both are idempotent,
+ * so every path may call them without tracking what it already released.
+ */
+export interface HandshakeTicket {
+  handshakeDone(): void;
+  release(): void;
+}
+
+/**
+ * Bounds what handshakes cost: how many may be in progress at once (each may hold an
+ * `authenticate` call and a room load), and how many WebSockets one client address may hold.
+ */
+export class HandshakeGuard {
+  private pending = 0;
+  private readonly perAddress = new Map<string, number>();
+
+  constructor(
+    private readonly maxPendingHandshakes: number,
+    /** Null: no limit per address. */
+    private readonly maxConnectionsPerAddress: number | null,
+  ) {}
+
+  get pendingHandshakes(): number {
+    return this.pending;
+  }
+
+  /** A ticket for a new handshake, or why it is refused. */
+  enter(address: string | undefined): HandshakeTicket | HandshakeGuardRefusal {
+    if (this.pending >= this.maxPendingHandshakes) return 'too-many-handshakes';
+    const counted = this.maxConnectionsPerAddress !== null && address !== undefined ? address : null;
+    if (counted !== null) {
+      const held = this.perAddress.get(counted) ?? 0;
+      if (held >= (this.maxConnectionsPerAddress as number)) return 'too-many-connections-from-address';
+      this.perAddress.set(counted, held + 1);
+    }
+    this.pending++;
+    let inHandshake = true;
+    let released = false;
+    const handshakeDone = (): void => {
+      if (!inHandshake) return;
+      inHandshake = false;
+      this.pending--;
+    };
+    return {
+      handshakeDone,
+      release: () => {
+        handshakeDone();
+        if (released) return;
+        released = true;
+        if (counted !== null) this.leave(counted);
+      },
+    };
+  }
+
+  private leave(address: string): void {
+    const held = (this.perAddress.get(address) ?? 1) - 1;
+    if (held === 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, held);
+  }
+}
