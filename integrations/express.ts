@@ -56,7 +56,16 @@ export function dashboardRouter(symphony: Symphony, options: ExpressDashboardOpt
     const originalPath = request.originalUrl.split('?', 1)[0];
     const path = pathname === '/' && !originalPath.endsWith('/') ? '' : pathname;
     dashboard
-      .handle({ method: request.method, path, originalPath, query: new URLSearchParams(search), raw: request, context: request, parsedBody: (request as { body?: unknown }).body })
+      .handle({
+        method: request.method,
+        path,
+        originalPath,
+        query: new URLSearchParams(search),
+        raw: request,
+        context: request,
+        parsedBody: (request as { body?: unknown }).body,
+        clientAddress: request.ip,
+      })
       .then((answer) => {
         response.writeHead(answer.status, answer.headers);
         if (isStreamingBody(answer.body)) {

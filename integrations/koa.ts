@@ -101,6 +101,7 @@ export function dashboardRouter(symphony: Symphony, options: KoaDashboardOptions
       raw: context.req,
       context,
       parsedBody: (context.request as { body?: unknown }).body,
+      clientAddress: context.ip,
     });
     context.status = answer.status;
     context.set(answer.headers);

@@ -7,19 +7,22 @@ export class UnauthorizedError extends Error {
 
 const TOKEN_KEY = 'symphony-dashboard-token';
 
+// Session storage, not local storage: the admin token then survives a reload but not the tab, and
+// is not left on disk for whoever uses the browser (or any script of the origin) next week.
 export function savedToken(): string | null {
-  return localStorage.getItem(TOKEN_KEY);
+  return sessionStorage.getItem(TOKEN_KEY);
 }
 
 export function saveToken(token: string | null): void {
-  if (token === null) localStorage.removeItem(TOKEN_KEY);
-  else localStorage.setItem(TOKEN_KEY, token);
+  if (token === null) sessionStorage.removeItem(TOKEN_KEY);
+  else sessionStorage.setItem(TOKEN_KEY, token);
 }
 
 /** GETs a path relative to the page (`api/rooms`), so the dashboard works under any mount point. */
 export async function getJson<T>(path: string, token: string, signal?: AbortSignal): Promise<T> {
   const response = await fetch(path, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store', signal });
   if (response.status === 401) throw new UnauthorizedError();
+  if (response.status === 429) throw new Error(`too many failed attempts from this address; try again in ${response.headers.get('retry-after') ?? 'a'} s`);
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: string } | null;
     throw new Error(`${path}: ${response.status} ${body?.error ?? response.statusText}`);

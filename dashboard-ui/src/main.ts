@@ -37,7 +37,7 @@ byId('login-form').addEventListener('submit', (event) => {
       saveToken(token);
       start(token);
     })
-    .catch((error: unknown) => showLogin(error instanceof UnauthorizedError ? 'That token was refused.' : `The server did not answer: ${String(error)}`));
+    .catch((error: unknown) => showLogin(error instanceof UnauthorizedError ? 'That token was refused.' : `Signing in failed: ${error instanceof Error ? error.message : String(error)}`));
 });
 
 byId('sign-out').addEventListener('click', () => {

@@ -2,7 +2,8 @@
  * `npm run start:cluster`: cluster mode on a laptop. Three nodes of the Express example (ports
  * 3001–3003) behind a small load balancer on 3000, Redis from `REDIS_URL`, and in-process stand-ins
  * for S3 (s3rver) and DynamoDB (dynalite) keeping their data in `.symphony-data/cluster/`.
- * Open http://localhost:3000 in two browsers; `GET /api/cluster` shows which node holds which room.
+ * Open http://localhost:3000 in two browsers; `GET /api/cluster` (with the admin token the launcher
+ * logs, or `SYMPHONY_ADMIN_TOKEN`) shows which node holds which room.
  * Ctrl-C stops everything (each node checkpoints and closes its sockets with 1012 first).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -61,6 +62,8 @@ dynamoClient.destroy();
 log(`S3 stand-in on 127.0.0.1:${s3Address.port}, DynamoDB stand-in on 127.0.0.1:${dynamoPort}, data in ${dataDirectory}`);
 
 const secret = randomBytes(24).toString('hex');
+// Every node must accept the same dashboard token (the nodes refuse to start without one).
+const adminToken = process.env.SYMPHONY_ADMIN_TOKEN || randomBytes(18).toString('base64url');
 const nodes: ChildProcess[] = [];
 const backends: string[] = [];
 for (let index = 1; index <= nodeCount; index++) {
@@ -76,6 +79,7 @@ for (let index = 1; index <= nodeCount; index++) {
       SYMPHONY_S3_BUCKET: bucket,
       SYMPHONY_DYNAMODB_TABLE: table,
       SYMPHONY_CLUSTER_SECRET: secret,
+      SYMPHONY_ADMIN_TOKEN: adminToken,
       SYMPHONY_NODE_URL: `http://127.0.0.1:${nodePort}`,
       SYMPHONY_NODE_ID: `node-${index}`,
       AWS_REGION: 'us-east-1',
@@ -102,6 +106,7 @@ const balancer = await startBalancer({
 });
 log(`load balancer on http://localhost:${balancer.port} → ${backends.join(', ')}`);
 log(`collaboration: ws://localhost:${balancer.port}/collab/<room>; cluster picture: http://localhost:${balancer.port}/api/cluster`);
+log(`dashboard: http://localhost:${balancer.port}/admin/ and /api/cluster with the token ${adminToken}`);
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

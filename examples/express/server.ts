@@ -23,9 +23,11 @@ app.get('/healthz', healthHandler(symphony));
 // The developer dashboard at /admin/, Prometheus metrics at /admin/metrics.
 const dashboard = dashboardRouter(symphony, { token: adminToken, logger, metadata });
 app.use('/admin', dashboard);
-// Cluster mode: which node holds and which node writes each room (null on a single node).
-app.get('/api/cluster', async (_request, response) => {
-  response.json(await symphony.cluster());
+// Cluster mode: which node holds and which node writes each room (null on a single node). It names
+// every room and node, so it is the dashboard's own `GET /api/cluster`, behind the same token.
+app.get('/api/cluster', (request, response, next) => {
+  request.url = '/api/cluster';
+  dashboard(request, response, next);
 });
 
 server.listen(port, host, () => {

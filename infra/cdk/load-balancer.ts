@@ -5,6 +5,9 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
+/** The nodes' internal routes (`GET /_symphony/rooms/<room>/state`), never forwarded from the internet. */
+export const INTERNAL_PATH_PATTERN = '/_symphony/*';
+
 /** Properties of `SymphonyLoadBalancer`, filled in by `SymphonyService`. */
 export interface LoadBalancerProps {
   readonly vpc: ec2.IVpc;
@@ -18,7 +21,8 @@ export interface LoadBalancerProps {
 
 /**
  * The single public entry point: an internet-facing ALB in the public subnets. It forwards HTTP
- * (and WebSocket upgrades) to the tasks, or with a certificate serves HTTPS and redirects HTTP.
+ * (and WebSocket upgrades) to the tasks, or with a certificate serves HTTPS and redirects HTTP;
+ * the nodes' internal routes it answers itself with a 404.
  */
 export class SymphonyLoadBalancer extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
@@ -64,9 +68,10 @@ export class SymphonyLoadBalancer extends Construct {
       },
     });
 
+    let forwarding: elbv2.ApplicationListener;
     if (props.certificate) {
       this.protocol = 'https';
-      this.loadBalancer.addListener('Https', {
+      forwarding = this.loadBalancer.addListener('Https', {
         protocol: elbv2.ApplicationProtocol.HTTPS,
         port: 443,
         certificates: [props.certificate],
@@ -80,12 +85,19 @@ export class SymphonyLoadBalancer extends Construct {
       });
     } else {
       this.protocol = 'http';
-      this.loadBalancer.addListener('Http', {
+      forwarding = this.loadBalancer.addListener('Http', {
         protocol: elbv2.ApplicationProtocol.HTTP,
         port: 80,
         defaultTargetGroups: [this.targetGroup],
       });
     }
+    // The nodes serve each other room state under /_symphony/ on the app's own port. Only nodes
+    // (inside the VPC) may reach it: from the internet, the load balancer answers it itself.
+    forwarding.addAction('InternalRoutes', {
+      priority: 1,
+      conditions: [elbv2.ListenerCondition.pathPatterns([INTERNAL_PATH_PATTERN])],
+      action: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'not found' }),
+    });
 
     Validations.of(this.securityGroup).acknowledge({
       id: 'AwsSolutions-EC23',

@@ -47,6 +47,35 @@ export interface SymphonyLimits {
    */
   maxRoomNameLength?: number;
   /**
+   * Yjs client ids one connection may announce presence for; one more closes it with 4430. A stock
+   * provider announces one (its document's); a few more leave room for a client that shows several
+   * documents over one socket. Without it one message announced 170,000 clients.
+   * @default 4
+   */
+  maxPresenceClientsPerConnection?: number;
+  /**
+   * Largest presence state, in bytes of JSON; a larger one closes its connection with 4430. A user's
+   * name, colour, cursor and selection take a few hundred bytes; every state is sent to every
+   * joiner and every change to everyone in the room.
+   * @default 8_192
+   */
+  maxPresenceStateBytes?: number;
+  /**
+   * Presence states one room holds; a connection announcing one more is closed with 4430. Twice
+   * the default `maxConnectionsPerRoom`, so a full room of stock clients never reaches it, while
+   * states × `maxPresenceStateBytes` bound what a room's presence costs (8 MiB by default).
+   * @default 1_000
+   */
+  maxPresenceStatesPerRoom?: number;
+  /**
+   * Presence updates one connection may send per second (updates that change something; stock
+   * clients' echoes of other users' states are dropped for free and not counted); one more closes
+   * it with 4430. Each update is relayed to the whole room; a cursor sent on every mouse move of a
+   * 144 Hz display stays under it.
+   * @default 200
+   */
+  maxPresenceMessagesPerSecond?: number;
+  /**
    * How long `authenticate` may take, in milliseconds, before the upgrade is refused with HTTP 503.
    * A hook stuck on a dead database must not hold sockets (and a handshake slot) open for ever;
    * 10 s is far above a healthy token check.
@@ -182,6 +211,10 @@ export const defaultLimits: Readonly<Required<SymphonyLimits>> = Object.freeze({
   roomLoadTimeoutMs: 30_000,
   maxPendingHandshakes: 1_000,
   maxConnectionsPerAddress: null,
+  maxPresenceClientsPerConnection: 4,
+  maxPresenceStateBytes: 8_192,
+  maxPresenceStatesPerRoom: 1_000,
+  maxPresenceMessagesPerSecond: 200,
 });
 
 /** Applies defaults in one place and throws a `ConfigurationError` naming the first invalid option. */

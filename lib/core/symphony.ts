@@ -15,7 +15,7 @@ import { SymphonyEvents } from './events.js';
 import { clientAddress } from './http/client-address.js';
 import { handshakeHeaderProblem } from './http/handshake-headers.js';
 import { originAllowed, originHeader } from './http/origin-check.js';
-import { roomNameFromUrl, validateRoomName } from './http/room-name.js';
+import { normalizeRoomName, roomNameFromUrl } from './http/room-name.js';
 import { UnclaimedUpgrades } from './http/unclaimed-upgrades.js';
 import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-refusal.js';
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
@@ -164,7 +164,7 @@ export class Symphony {
    * (without loading the room). Null for a room that does not exist.
    */
   async readState(room: string): Promise<Uint8Array | null> {
-    validateRoomName(room, this.options.limits.maxRoomNameLength);
+    room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
     const loaded = this.loadedRooms.get(room);
     if (loaded) {
       await loaded.loading;
@@ -198,7 +198,7 @@ export class Symphony {
    */
   async change(room: string, change: (doc: Y.Doc) => void, options: { reason?: string } = {}): Promise<void> {
     if (this.state !== 'running') throw new ClosedError('change a document');
-    validateRoomName(room, this.options.limits.maxRoomNameLength);
+    room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
     const loaded = await this.acquire(room);
     try {
       loaded.applyServerChange(change, options.reason);

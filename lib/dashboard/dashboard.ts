@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { MetadataStore } from './metadata/metadata-store.js';
 import { MetadataRecorder } from './metadata/recorder.js';
 import type { Symphony } from '../core/symphony.js';
-import { createAuthorizer } from './auth.js';
+import { createAuthorizer, type AuthorizationVerdict } from './auth.js';
 import { ClusterViewCache, type ClusterAnswer } from './cluster-view.js';
 import { EventHub } from './event-stream.js';
 import { BadRequestError, failure, json, type DashboardRequest, type DashboardResponse } from './http.js';
@@ -18,6 +18,8 @@ import { StatsSampler, type DashboardStats } from './stats.js';
 
 const sameOriginOnly: ReadonlySet<string> = new Set();
 const unauthorized = failure(401, 'unauthorized', {}, { 'www-authenticate': 'Bearer realm="symphony-dashboard"' });
+const tooManyFailures = (retryAfterSeconds: number) =>
+  failure(429, 'too many failed authentications from this address; retry later', { retryAfterSeconds }, { 'retry-after': String(retryAfterSeconds) });
 
 /**
  * The developer dashboard, independent of any web framework: `handle` answers one request under
@@ -38,14 +40,15 @@ const unauthorized = failure(401, 'unauthorized', {}, { 'www-authenticate': 'Bea
  * |                                  | (`ClusterView`), null on a single node                     |
  * | `GET /metrics`                   | the totals in Prometheus' text format                      |
  *
- * Everything but the page needs the admin token or `authorize`'s consent, else 401.
+ * Everything but the page needs the admin token or `authorize`'s consent, else 401; an address
+ * with `maxFailedAuthentications` refusals in a window gets 429 until the window ends.
  */
 export class Dashboard {
   readonly metadata: MetadataStore;
   readonly recorder: MetadataRecorder;
   private readonly options: ResolvedDashboardOptions;
   private readonly logger: Logger;
-  private readonly isAuthorized: (request: DashboardRequest) => Promise<boolean>;
+  private readonly authorizeRequest: (request: DashboardRequest) => Promise<AuthorizationVerdict>;
   private readonly sampler: StatsSampler;
   private readonly hub: EventHub;
   private readonly page: DashboardPage;
@@ -60,7 +63,13 @@ export class Dashboard {
     this.options = resolveDashboardOptions(options);
     this.logger = this.options.logger;
     this.metadata = this.options.metadata;
-    this.isAuthorized = createAuthorizer(this.options.token, this.options.authorize, this.logger);
+    this.authorizeRequest = createAuthorizer({
+      token: this.options.token,
+      authorize: this.options.authorize,
+      maxFailedAuthentications: this.options.maxFailedAuthentications,
+      failedAuthenticationWindowMs: this.options.failedAuthenticationWindowMs,
+      logger: this.logger,
+    });
     this.recorder = new MetadataRecorder(symphony, this.metadata, { ...this.options.recorder, logger: this.logger });
     this.sampler = new StatsSampler(symphony, this.recorder, () => this.hub.clientCount, this.options.sampleIntervalMs, this.options.historySamples);
     this.hub = new EventHub(
@@ -121,7 +130,8 @@ export class Dashboard {
     if (!isApi && path !== '/metrics') {
       return (await this.page.serve(path, header(request, 'if-none-match'))) ?? failure(404, 'not found');
     }
-    if (!(await this.isAuthorized(request))) return unauthorized;
+    const refusal = await this.refusal(request);
+    if (refusal) return refusal;
     if (path === '/metrics') return this.renderMetrics();
 
     const segments = path.split('/').slice(2);
@@ -163,8 +173,16 @@ export class Dashboard {
     if (!isDisconnect) return failure(405, 'method not allowed', {}, { allow: 'GET, HEAD' });
     // With cookie-based `authorize`, a form on another site could post here with the admin's cookies.
     if (!originAllowed(request.raw, sameOriginOnly)) return failure(403, 'cross-origin request refused');
-    if (!(await this.isAuthorized(request))) return unauthorized;
+    const refusal = await this.refusal(request);
+    if (refusal) return refusal;
     return disconnectFromRoom(this.symphony, decodeRoomName(segments[2]), await readJsonBody(request));
+  }
+
+  /** The answer to a request without the admin's credentials (401, or 429 after too many failures), or null to serve it. */
+  private async refusal(request: DashboardRequest): Promise<DashboardResponse | null> {
+    const verdict = await this.authorizeRequest(request);
+    if (verdict.kind === 'rate-limited') return tooManyFailures(verdict.retryAfterSeconds);
+    return verdict.kind === 'refused' ? unauthorized : null;
   }
 
   private async renderCluster(): Promise<DashboardResponse> {

@@ -13,6 +13,12 @@ export interface DashboardRequest {
   readonly originalPath: string;
   readonly query: URLSearchParams;
   readonly raw: IncomingMessage;
+  /**
+   * The client's address as the host framework sees it (Express `request.ip`, Koa `ctx.ip`: both
+   * honour the app's trust-proxy setting, so behind a load balancer they name the real client).
+   * Failed authentications are counted per address. @default the socket's remote address
+   */
+  readonly clientAddress?: string;
   /** The framework's own request object (Koa's `ctx`), passed to `authorize`. */
   readonly context: unknown;
   /** The body, when the host app's middleware already parsed it (`request.body`); undefined otherwise. */

@@ -74,6 +74,15 @@ export interface DashboardOptions {
    * @default 2_000
    */
   clusterViewMaxAgeMs?: number;
+  /**
+   * Failed authentications one client address may have per `failedAuthenticationWindowMs`; after
+   * that, the address is answered 429 without its credentials being checked until the window
+   * ends. Enough for a person mistyping, far too few to guess a token.
+   * @default 20
+   */
+  maxFailedAuthentications?: number;
+  /** The window of `maxFailedAuthentications`, in milliseconds. @default 60_000 */
+  failedAuthenticationWindowMs?: number;
   /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
 }
@@ -93,6 +102,8 @@ export interface ResolvedDashboardOptions {
   readonly maxPageSize: number;
   readonly recentSessions: number;
   readonly clusterViewMaxAgeMs: number;
+  readonly maxFailedAuthentications: number;
+  readonly failedAuthenticationWindowMs: number;
   readonly logger: Logger;
 }
 
@@ -119,6 +130,8 @@ export function resolveDashboardOptions(options: DashboardOptions): ResolvedDash
     maxPageSize: positiveInteger('maxPageSize', options.maxPageSize ?? 500),
     recentSessions: positiveInteger('recentSessions', options.recentSessions ?? 20),
     clusterViewMaxAgeMs: positiveInteger('clusterViewMaxAgeMs', options.clusterViewMaxAgeMs ?? 2_000),
+    maxFailedAuthentications: positiveInteger('maxFailedAuthentications', options.maxFailedAuthentications ?? 20),
+    failedAuthenticationWindowMs: positiveInteger('failedAuthenticationWindowMs', options.failedAuthenticationWindowMs ?? 60_000),
     logger: options.logger ?? createJsonLogger(),
   };
 }

@@ -1,5 +1,5 @@
 import { InvalidRoomNameError } from '../core/errors.js';
-import { validateRoomName } from '../core/http/room-name.js';
+import { normalizeRoomName } from '../core/http/room-name.js';
 import type { MetadataStore, RoomRecord, SessionRecord } from './metadata/metadata-store.js';
 import type { Symphony } from '../core/symphony.js';
 import type { ClusterViewCache, RoomClusterFields, RoomPlacement } from './cluster-view.js';
@@ -41,8 +41,7 @@ export function decodeRoomName(segment: string): string {
     throw new InvalidRoomNameError('not valid percent-encoded UTF-8');
   }
   // Length is checked by the core where it matters (reading the store), against its configured limit.
-  validateRoomName(name, Number.MAX_SAFE_INTEGER);
-  return name;
+  return normalizeRoomName(name, Number.MAX_SAFE_INTEGER);
 }
 
 /**

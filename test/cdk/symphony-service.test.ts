@@ -191,6 +191,20 @@ describe('SymphonyService with its defaults', function () {
       assert.equal(listener.DefaultActions[0].Type, 'forward');
     });
 
+    it('answers the nodes’ internal routes (/_symphony/*) itself with a fixed 404, ahead of forwarding', () => {
+      const listener = only(template, 'AWS::ElasticLoadBalancingV2::Listener');
+      const rules = template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule');
+      const internal = Object.values(rules).map((rule) => (rule as { Properties: Record<string, unknown> }).Properties);
+      assert.deepEqual(internal, [
+        {
+          ListenerArn: { Ref: listener.id },
+          Priority: 1,
+          Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/_symphony/*'] } }],
+          Actions: [{ Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'not found' } }],
+        },
+      ]);
+    });
+
     it('registers the service with the target group on the container port', () => {
       const { props } = only(template, 'AWS::ECS::Service');
       assert.deepEqual(props.LoadBalancers, [
@@ -419,6 +433,14 @@ describe('SymphonyService with a certificate, an existing VPC and custom props',
       Certificates: [{ CertificateArn: CERTIFICATE_ARN }],
       SslPolicy: Match.stringLikeRegexp('TLS13'),
       DefaultActions: [Match.objectLike({ Type: 'forward' })],
+    });
+  });
+
+  it('answers /_symphony/* on the HTTPS listener with a fixed 404', () => {
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      ListenerArn: { Ref: Match.stringLikeRegexp('Https') },
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/_symphony/*'] } }],
+      Actions: [Match.objectLike({ Type: 'fixed-response', FixedResponseConfig: Match.objectLike({ StatusCode: '404' }) })],
     });
   });
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +52,37 @@ for (const name of ['express', 'koa'] as const) {
       await Promise.all([alice.synced(), bob.synced()]);
       alice.doc.getMap('shapes').set('a', 'circle');
       await waitFor(() => bob.doc.getMap('shapes').get('a') === 'circle', 'bob sees the circle');
+    });
+
+    if (name === 'express') {
+      it('answers /api/cluster only with the admin token', async () => {
+        assert.equal((await fetch(`${example.baseUrl}/api/cluster`)).status, 401);
+        assert.equal((await fetch(`${example.baseUrl}/api/cluster`, { headers: { authorization: 'Bearer guess' } })).status, 401);
+        const answer = await fetch(`${example.baseUrl}/api/cluster`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+        assert.equal(answer.status, 200);
+        assert.equal(((await answer.json()) as { cluster: unknown }).cluster, null);
+      });
+    }
+
+    it('refuses to start in cluster mode without SYMPHONY_ADMIN_TOKEN, with a clear error', async () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}/server.ts`], {
+        env: {
+          ...process.env,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          REDIS_URL: 'redis://127.0.0.1:6379',
+          SYMPHONY_S3_BUCKET: 'unused',
+          SYMPHONY_DYNAMODB_TABLE: 'unused',
+          SYMPHONY_ADMIN_TOKEN: '',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      assert.notEqual(code, 0, output);
+      assert.match(output, /SYMPHONY_ADMIN_TOKEN must be set in cluster mode/);
     });
 
     it('refuses a WebSocket from a page of another site with 403 and accepts its own pages', async () => {

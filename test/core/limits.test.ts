@@ -99,6 +99,25 @@ describe('limits', () => {
     }
   });
 
+  it('answers 400 to room names holding invisible format characters (bidi overrides, zero-width joiners)', async () => {
+    // "evil\u202Etxt.exe" shows as "evilexe.txt"; "a\u200Db" looks exactly like "ab".
+    for (const name of ['evil%E2%80%AEtxt.exe', 'a%E2%80%8Db', '%EF%BB%BFboard']) {
+      assert.equal(await upgradeStatus(`${server.url}/${name}`), 400, `room name ${decodeURIComponent(name)}`);
+    }
+    assert.equal(server.symphony.rooms().length, server.symphony.rooms().filter((room) => !/\p{Cf}/u.test(room.name)).length);
+  });
+
+  it('brings a name written in decomposed form (NFD) to the same room as its composed form (NFC)', async () => {
+    const composed = clients.open(server.url, 'caf%C3%A9'); // "café", é as one code point
+    const decomposed = clients.open(server.url, 'cafe%CC%81'); // "café", e + combining acute accent
+    await Promise.all([composed.synced(), decomposed.synced()]);
+    decomposed.doc.getMap('m').set('from', 'nfd');
+    await waitFor(() => composed.doc.getMap('m').get('from') === 'nfd', 'the NFC client sees the NFD client’s edit');
+    assert.equal(server.symphony.connections('caf\u00e9').length, 2);
+    await server.symphony.change('cafe\u0301', (doc) => doc.getMap('m').set('from', 'server'));
+    await waitFor(() => composed.doc.getMap('m').get('from') === 'server', 'host code naming the room in NFD changes the same room');
+  });
+
   it('accepts names with slashes, dots, percent-encoded characters and unicode', async () => {
     for (const [path, name] of [
       ['..%2F..%2Fetc', '../../etc'],

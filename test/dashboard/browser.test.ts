@@ -100,9 +100,10 @@ describe('the dashboard page in a real browser', function () {
     await page.waitForFunction((total) => document.getElementById('rooms-total')?.textContent === total.toLocaleString(), STORED_ROOMS);
     await page.waitForFunction(() => document.getElementById('status')?.textContent === 'live');
     await page.waitForFunction(() => document.getElementById('t-connections')?.textContent === '0');
-    // Reloading keeps the token: it was asked for once.
+    // Reloading keeps the token: it was asked for once. It lives in the tab's session storage, never on disk.
     await page.reload();
     await page.locator('#app').waitFor({ state: 'visible' });
+    assert.deepEqual(await page.evaluate(() => [sessionStorage.getItem('symphony-dashboard-token'), localStorage.length]), [TOKEN, 0]);
     // The refused first attempt was logged by the browser; nothing else may be.
     pageErrors.length = 0;
   });

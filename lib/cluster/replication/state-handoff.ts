@@ -2,12 +2,23 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { SymphonyError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { bearerToken, secretsMatch } from '../../util/bearer-token.js';
+import { RateLimiter } from '../../util/rate-limiter.js';
 
 /** The internal route peers fetch a room's state from: `GET /_symphony/rooms/<room>/state`. */
 export const STATE_ROUTE_PREFIX = '/_symphony/rooms/';
 const STATE_ROUTE_SUFFIX = '/state';
 /** Response header carrying the log position the returned state covers. */
 export const LOG_POSITION_HEADER = 'x-symphony-log-position';
+
+/**
+ * Wrong secrets one address may present per `FAILED_SECRET_WINDOW_MS`; after that it is answered
+ * 429 without its secret being checked. A peer with a wrong secret is misconfigured and fails
+ * either way; anyone else is guessing, and the route may be reachable from outside.
+ */
+export const MAX_FAILED_SECRETS_PER_ADDRESS = 10;
+export const FAILED_SECRET_WINDOW_MS = 60_000;
+/** At most one log line per interval about refused secrets, however many there were. */
+export const REFUSED_SECRET_LOG_INTERVAL_MS = 60_000;
 
 /** A room's state as one node hands it to another. */
 export interface RoomSnapshot {
@@ -45,13 +56,14 @@ export function serveRoomState(
 ): () => void {
   const original = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   server.removeAllListeners('request');
+  const guard = new SecretGuard(options.logger);
   const listener = (request: IncomingMessage, response: ServerResponse) => {
     const room = roomOfPath(request.url);
     if (room === undefined) {
       for (const handler of original) handler.call(server, request, response);
       return;
     }
-    respond(request, response, room, options);
+    respond(request, response, room, guard, options);
   };
   server.on('request', listener);
   return () => {
@@ -60,18 +72,55 @@ export function serveRoomState(
   };
 }
 
+/** Counts wrong secrets per address, refuses addresses over the limit, and logs refusals once per interval. */
+class SecretGuard {
+  private readonly failures = new RateLimiter({ limit: MAX_FAILED_SECRETS_PER_ADDRESS, windowMs: FAILED_SECRET_WINDOW_MS });
+  private refusedSinceLog = 0;
+  private lastLogAt = -Infinity;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Seconds until `address` may try again, or 0 when it may now. */
+  retryAfterSeconds(address: string): number {
+    if (!this.failures.isLimited(address)) return 0;
+    this.refused(address, 'rate-limited');
+    return Math.max(1, Math.ceil(this.failures.retryAfterMs(address) / 1_000));
+  }
+
+  wrongSecret(address: string): void {
+    this.failures.hit(address);
+    this.refused(address, 'wrong secret');
+  }
+
+  private refused(address: string, why: string): void {
+    this.refusedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastLogAt < REFUSED_SECRET_LOG_INTERVAL_MS) return;
+    this.logger.warn(
+      { remoteAddress: address, reason: why, refused: this.refusedSinceLog, intervalMs: REFUSED_SECRET_LOG_INTERVAL_MS },
+      'refused state requests without the cluster secret (logged once per interval)',
+    );
+    this.refusedSinceLog = 0;
+    this.lastLogAt = now;
+  }
+}
+
 function respond(
   request: IncomingMessage,
   response: ServerResponse,
   room: string | null,
-  options: { secret: string; logger: Logger; snapshot: (room: string) => RoomSnapshot | null },
+  guard: SecretGuard,
+  options: { secret: string; snapshot: (room: string) => RoomSnapshot | null },
 ): void {
-  const end = (status: number, message: string) => {
-    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  const end = (status: number, message: string, headers: Record<string, string> = {}) => {
+    response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
     response.end(message);
   };
+  const address = request.socket.remoteAddress ?? 'unknown';
+  const retryAfterSeconds = guard.retryAfterSeconds(address);
+  if (retryAfterSeconds > 0) return end(429, 'too many wrong secrets', { 'retry-after': String(retryAfterSeconds) });
   if (!secretMatches(request.headers.authorization, options.secret)) {
-    options.logger.warn({ remoteAddress: request.socket.remoteAddress, url: request.url }, 'refused a state request with a wrong cluster secret');
+    guard.wrongSecret(address);
     return end(401, 'unauthorized');
   }
   if (request.method !== 'GET') return end(405, 'method not allowed');

@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { isJsonText } from './json-syntax.js';
 
 /**
  * Awareness (presence) updates without JSON: Symphony relays presence as raw bytes.
@@ -7,7 +8,9 @@ import * as encoding from 'lib0/encoding';
  * An awareness update is `varUint count`, then per client `varUint clientID, varUint clock,
  * varString stateJSON` (y-protocols/awareness). Presence is five times as frequent as document
  * updates, so the server only reads the client ids and clocks it needs to order and expire states,
- * and keeps each state as the exact bytes it received; JSON is parsed only when host code asks.
+ * and keeps each state as the exact bytes it received. A state's JSON syntax is checked (without
+ * building the value) only when the entry is about to be accepted, never for the echoes stock
+ * clients send back; JSON is parsed only when host code asks.
  */
 export interface AwarenessEntry {
   readonly clientId: number;
@@ -72,6 +75,20 @@ export function writeAwarenessRemoval(clients: Iterable<{ clientId: number; cloc
 }
 
 const utf8 = new TextDecoder();
+
+/** Bytes of an entry's state JSON. */
+export function awarenessStateBytes(entry: AwarenessEntry): number {
+  return entry.bytes.byteLength - entry.stateOffset;
+}
+
+/**
+ * Whether an entry's state is UTF-8 JSON, as every stock client `JSON.parse`s it: one that is
+ * not throws inside y-protocols' message handler and takes the receiving client down. (Invalid
+ * UTF-8 would not throw there, but would show a state other than the one the server accepted.)
+ */
+export function isJsonState(entry: AwarenessEntry): boolean {
+  return isJsonText(entry.bytes.subarray(entry.stateOffset));
+}
 
 /** Parses an entry's state; only for host code and the dashboard, never on the relay path. */
 export function parseAwarenessState(entry: AwarenessEntry): unknown {

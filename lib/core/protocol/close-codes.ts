@@ -34,6 +34,11 @@ export const CloseCode = {
   documentTooLarge: 4413,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
   roomFull: 4429,
+  /**
+   * Presence (awareness) broke a rule: a `limits.maxPresence*` limit, a state that is not JSON, a
+   * clock out of range. The reason says which. Do not reconnect with the same presence: it fails again.
+   */
+  presenceRefused: 4430,
 } as const;
 
 /** The name of a close code, e.g. `roomFull`. */

@@ -20,7 +20,7 @@ import {
 } from '../protocol/message-types.js';
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
 import type { RoomStorageStatus, StorageDamage } from '../storage/document-store.js';
-import { Presence } from './presence.js';
+import { Presence, PresenceRefusedError } from './presence.js';
 
 export interface RoomContext {
   readonly options: ResolvedOptions;
@@ -46,7 +46,7 @@ const MAX_RETRY_DELAY_MS = 30_000;
  */
 export class LoadedRoom implements RoomReplica {
   readonly doc = new Y.Doc({ gc: true });
-  readonly presence = new Presence();
+  readonly presence: Presence;
   readonly connections = new Set<Connection>();
   readonly loadedAt = new Date();
   lastActivityAt = new Date();
@@ -76,6 +76,7 @@ export class LoadedRoom implements RoomReplica {
     private readonly context: RoomContext,
   ) {
     this.logger = childLogger(context.options.logger, { room: name });
+    this.presence = new Presence(context.options.limits);
   }
 
   /** The room's name (as `RoomReplica`). */
@@ -179,15 +180,16 @@ export class LoadedRoom implements RoomReplica {
           break;
         case messageAwareness: {
           const update = decoding.readVarUint8Array(decoder);
-          if (this.presence.apply(update, connection.id)) {
-            // The client's own message is exactly the frame the others need: relay it untouched.
-            this.broadcast(message, connection);
-            this.membership?.publishAwareness(update);
+          const relay = this.presence.apply(update, connection.id, 'connection');
+          if (relay) {
+            // When every entry was accepted, the client's own message is exactly the frame the others need.
+            this.broadcast(relay === update ? message : awarenessFrame(relay), connection);
+            this.membership?.publishAwareness(relay);
           }
           break;
         }
         case messageQueryAwareness: {
-          const states = this.presence.encodeAll();
+          const states = this.presence.answerQuery(connection.id);
           if (states) connection.send(awarenessFrame(states));
           break;
         }
@@ -198,7 +200,8 @@ export class LoadedRoom implements RoomReplica {
           this.closeForProtocolError(connection, CloseReason.unknownMessageType, { type });
       }
     } catch (error) {
-      this.closeForProtocolError(connection, CloseReason.protocolError, { err: error });
+      if (error instanceof PresenceRefusedError) this.closeForPresence(connection, error);
+      else this.closeForProtocolError(connection, CloseReason.protocolError, { err: error });
     }
   }
 
@@ -242,6 +245,12 @@ export class LoadedRoom implements RoomReplica {
     connection.close(CloseCode.protocolError, reason);
   }
 
+  private closeForPresence(connection: Connection, error: PresenceRefusedError): void {
+    this.context.counters.protocolErrors++;
+    this.logger.warn({ connection: connection.id, userId: connection.userId, clientId: error.clientId }, `closing connection: ${error.reason}`);
+    connection.close(CloseCode.presenceRefused, error.reason);
+  }
+
   // ---- updates from every source ------------------------------------------------------------
 
   /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
@@ -270,11 +279,12 @@ export class LoadedRoom implements RoomReplica {
   }
 
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void {
-    if (this.presence.apply(update, `node:${nodeId}`)) this.broadcast(awarenessFrame(update), null);
+    const relay = this.presence.apply(update, `node:${nodeId}`, 'node');
+    if (relay) this.broadcast(awarenessFrame(relay), null);
   }
 
   encodeLocalAwareness(): Uint8Array | null {
-    return this.presence.encodeAll();
+    return this.presence.encodeLocal();
   }
 
   /** Applies a change made by host code, as one transaction with a `server` origin. */
