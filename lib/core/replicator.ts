@@ -14,6 +14,13 @@ export interface RoomReplicator {
   /** Called once when Symphony starts, with what the replicator may use of the node. */
   start(node: ReplicatorNode): Promise<void> | void;
   join(room: string, replica: RoomReplica): Promise<ReplicaMembership>;
+  /**
+   * Called by `symphony.close()` once every socket is closed, before the rooms' final checkpoints:
+   * the replicator makes sure each room it holds has a writer for them (cluster mode takes over
+   * the lease of a writer known to be dead, or waits for it to expire), so that the last node to
+   * stop leaves every room in the document store.
+   */
+  prepareToClose?(): Promise<void>;
   /** Called by `symphony.close()` after every room was checkpointed and left. */
   close(): Promise<void>;
   /** Which node holds which room, cluster-wide (for dashboards). */
@@ -51,6 +58,11 @@ export interface RoomReplica {
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void;
   /** Every presence state this node's clients announced, as one awareness update (null if none). */
   encodeLocalAwareness(): Uint8Array | null;
+  /**
+   * Marks the room as having changes to checkpoint even if none were made here: this node became
+   * the room's writer, and the state it holds is not yet all in the document store.
+   */
+  requestCheckpoint(): void;
 }
 
 export interface ReplicaMembership {
@@ -79,5 +91,8 @@ export interface ReplicaMembership {
 }
 
 export interface CheckpointTicket {
+  /** The checkpoint is stored. */
   commit(): void | Promise<void>;
+  /** Storing the checkpoint failed with `cause` (the store may have refused a writer that lost its lease). */
+  abort?(cause: unknown): void;
 }

@@ -1,22 +1,26 @@
 import { ConfigurationError } from '../../core/errors.js';
 import { childLogger, type Logger } from '../../core/logger.js';
-import type { DocumentStore } from '../../core/storage/document-store.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { BusMessage } from './messages.js';
 import type { ClusterView, ReplicaMembership, ReplicatorNode, RoomReplica, RoomReplicator } from '../../core/replicator.js';
 import type { RoomBus, RoomBusListener } from './room-bus.js';
 import { RoomLink } from './room-link.js';
 import type { RoomEntry, RoomRegistry } from './room-registry.js';
-import { positiveInteger, urlWithScheme } from '../../util/config-checks.js';
+import { nonNegativeInteger, positiveInteger, urlWithScheme } from '../../util/config-checks.js';
 import { checkNodeId } from '../../util/node-id.js';
-import { fetchRoomState, serveRoomState } from './state-handoff.js';
+import { fetchRoomState, holdsRoom, serveRoomState } from './state-handoff.js';
 
 export interface ClusterReplicatorOptions {
   /** The rooms' durable logs and fan-out channels (Redis). */
   bus: RoomBus;
   /** Which node holds which room, and who writes it (DynamoDB). */
   registry: RoomRegistry;
-  /** The same document store Symphony checkpoints to (S3); read to catch up after a trim. */
-  store: DocumentStore;
+  /**
+   * The same document store Symphony checkpoints to (S3): read to catch up after a trim, and when
+   * this node becomes a room's writer; tracks the version of each room's document so that a writer
+   * that lost its lease cannot overwrite a newer checkpoint.
+   */
+  store: CheckpointStore;
   /** This node's internal URL, where peers fetch room states (e.g. `http://10.0.1.23:3000`). */
   nodeUrl: string;
   /** Shared by every node; authenticates state requests between them. At least 16 characters. */
@@ -49,6 +53,16 @@ export interface ClusterReplicatorOptions {
    */
   leaseDurationMs?: number;
   /**
+   * How long a stopping node may wait, in milliseconds, for the writer lease of a room it holds
+   * when no live node writes it (its writer died and its lease has not expired yet), so that the
+   * last node to stop still leaves the room in the store. A writer known to be dead (registry entry
+   * stale) is taken over sooner. The default lets any lease expire; the platform's stop timeout
+   * (ECS `stopTimeout`, the CDK construct's `shutdownTimeout`) must leave room for it and for the
+   * final checkpoints.
+   * @default leaseDurationMs
+   */
+  closeLeaseWaitMs?: number;
+  /**
    * Fault injection for tests: return true to drop an incoming channel message as if Redis pub/sub
    * had lost it.
    * @default none
@@ -79,13 +93,14 @@ function shuffled<T>(items: readonly T[]): T[] {
 export class ClusterReplicator implements RoomReplicator {
   private readonly bus: RoomBus;
   private readonly registry: RoomRegistry;
-  private readonly store: DocumentStore;
+  private readonly store: CheckpointStore;
   private readonly nodeUrl: string;
   private readonly secret: string;
   private readonly handoffTimeoutMs: number;
   private readonly syncIntervalMs: number;
   private readonly leaseRenewalIntervalMs: number;
   private readonly leaseDurationMs: number;
+  private readonly closeLeaseWaitMs: number;
   private readonly dropIncoming: ClusterReplicatorOptions['dropIncoming'];
   private node: ReplicatorNode | null = null;
   private logger: Logger | null = null;
@@ -115,6 +130,7 @@ export class ClusterReplicator implements RoomReplicator {
     if (this.leaseDurationMs < 2 * this.leaseRenewalIntervalMs) {
       throw new ConfigurationError(`"leaseDurationMs" (${this.leaseDurationMs}) must be at least twice "leaseRenewalIntervalMs" (${this.leaseRenewalIntervalMs})`);
     }
+    this.closeLeaseWaitMs = nonNegativeInteger('closeLeaseWaitMs', options.closeLeaseWaitMs ?? this.leaseDurationMs);
     this.dropIncoming = options.dropIncoming;
   }
 
@@ -131,6 +147,7 @@ export class ClusterReplicator implements RoomReplicator {
         const state = node.encodeRoomState(room);
         return state ? { state, logPosition: link.position.applied } : null;
       },
+      holds: (room) => this.links.get(room)?.live === true,
     });
     const listener: RoomBusListener = {
       message: (room, message) => {
@@ -167,6 +184,8 @@ export class ClusterReplicator implements RoomReplicator {
       logger,
       syncIntervalMs: this.syncIntervalMs,
       leaseDurationMs: this.leaseDurationMs,
+      closePollIntervalMs: Math.min(1_000, this.leaseRenewalIntervalMs),
+      holdsRoom: (url, room) => holdsRoom(url, room, this.secret, this.handoffTimeoutMs),
       onLeft: (left, unsent) => this.forget(left, unsent),
     });
     this.links.set(room, link);
@@ -206,6 +225,15 @@ export class ClusterReplicator implements RoomReplicator {
   /** Which node holds which room, cluster-wide (from the registry). */
   describeCluster(): Promise<ClusterView> {
     return this.registry.describe();
+  }
+
+  /**
+   * Every room this node holds gets a writer for its final checkpoint (see
+   * `RoomLink.prepareFinalCheckpoint`), all rooms at once, within `closeLeaseWaitMs`.
+   */
+  async prepareToClose(): Promise<void> {
+    const deadline = Date.now() + this.closeLeaseWaitMs;
+    await Promise.allSettled(this.liveLinks().map((link) => link.prepareFinalCheckpoint(deadline)));
   }
 
   async close(): Promise<void> {

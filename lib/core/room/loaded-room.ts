@@ -233,6 +233,10 @@ export class LoadedRoom implements RoomReplica {
     Y.applyUpdate(this.doc, update, { kind: 'remote', nodeId } satisfies UpdateOrigin);
   }
 
+  requestCheckpoint(): void {
+    if (!this.unloaded) this.markUnsaved();
+  }
+
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void {
     if (this.presence.apply(update, `node:${nodeId}`)) this.broadcast(awarenessFrame(update), null);
   }
@@ -307,6 +311,11 @@ export class LoadedRoom implements RoomReplica {
     this.unsaved = false;
     try {
       await this.context.options.store.store(this.name, state);
+    } catch (cause) {
+      ticket?.abort?.(cause);
+      return this.checkpointFailed(cause);
+    }
+    try {
       await ticket?.commit();
     } catch (cause) {
       return this.checkpointFailed(cause);

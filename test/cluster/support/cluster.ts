@@ -76,6 +76,12 @@ export class ClusterNode {
     await fetch(`${this.url}/test/drop?rate=${rate}`, { method: 'POST' });
   }
 
+  /** Resolves with the exit code once the process exited by itself. */
+  async exit(): Promise<number | null> {
+    await this.exited;
+    return this.child.exitCode;
+  }
+
   /** SIGTERM: graceful shutdown. Resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.running) this.child.kill('SIGTERM');
@@ -137,6 +143,24 @@ export class TestCluster {
   }
 
   async startNode(env: Record<string, string> = {}): Promise<ClusterNode> {
+    const node = await this.spawnNode(env);
+    await waitFor(
+      async () => {
+        if (!node.running) throw new Error(`${node.name} exited with ${node.child.exitCode ?? node.child.signalCode}:\n${node.log()}`);
+        try {
+          return (await fetch(`${node.url}/healthz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      `${node.name} answers /healthz`,
+      30_000,
+    );
+    return node;
+  }
+
+  /** Starts a node process without waiting for it to answer (it may be meant to fail). */
+  async spawnNode(env: Record<string, string> = {}): Promise<ClusterNode> {
     const port = await freePort();
     const name = `node-${++this.nodeCount}`;
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/node.ts', import.meta.url))], {
@@ -160,18 +184,6 @@ export class TestCluster {
     track(child);
     const node = new ClusterNode(name, port, child);
     this.nodes.push(node);
-    await waitFor(
-      async () => {
-        if (!node.running) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}:\n${node.log()}`);
-        try {
-          return (await fetch(`${node.url}/healthz`)).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      `${name} answers /healthz`,
-      30_000,
-    );
     return node;
   }
 
