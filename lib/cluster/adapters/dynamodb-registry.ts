@@ -87,7 +87,8 @@ export class DynamoDbRegistry implements RoomRegistry {
       new DynamoDBClient({
         ...(options.region ? { region: options.region } : {}),
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-        requestHandler: { requestTimeout: options.requestTimeoutMs ?? 5_000, connectionTimeout: 3_000 },
+        // Without throwOnRequestTimeout the SDK only warns when the timeout passes, and waits on.
+        requestHandler: { requestTimeout: options.requestTimeoutMs ?? 5_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
       });
     this.staleAfterMs = options.staleAfterMs ?? 30_000;
     this.logger = options.logger ?? silentLogger;

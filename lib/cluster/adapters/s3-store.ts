@@ -224,7 +224,8 @@ export function s3ClientConfig(options: Pick<S3StoreOptions, 'endpoint' | 'regio
   return {
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.region ? { region: options.region } : {}),
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000 },
+    // Without throwOnRequestTimeout the SDK only warns when the timeout passes, and waits on.
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
     ...(customEndpoint
       ? {
           // S3-compatible stores serve buckets under the path, and some store chunk-framed bodies

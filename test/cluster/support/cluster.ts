@@ -197,14 +197,27 @@ export class TestCluster {
     return this.registry.lookup(room);
   }
 
-  /** The room's state in S3, or null. */
+  /**
+   * The room's state in S3, or null. s3rver writes an object in place, so a read during a write
+   * can see part of it (S3 never serves a partial object): such a read is made again.
+   */
   async storedState(room: string): Promise<Uint8Array | null> {
-    try {
-      const object = await this.store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: this.store.key(room) }));
-      return (await object.Body?.transformToByteArray()) ?? null;
-    } catch (error) {
-      if (error instanceof NoSuchKey) return null;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      let state: Uint8Array;
+      try {
+        const object = await this.store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: this.store.key(room) }));
+        state = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+      } catch (error) {
+        if (error instanceof NoSuchKey) return null;
+        throw error;
+      }
+      try {
+        Y.decodeUpdate(state);
+        return state;
+      } catch (error) {
+        if (attempt === 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
     }
   }
 
