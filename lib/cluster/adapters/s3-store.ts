@@ -4,7 +4,6 @@ import {
   DeleteObjectCommand,
   HeadBucketCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -149,23 +148,22 @@ export class S3Store implements CheckpointStore {
   }
 
   /**
-   * Checks that the bucket exists and that this node may use it, and finds out whether the store
-   * honours conditional writes (a probe object under the prefix, written and deleted). Throws a
-   * `ConfigurationError` naming the bucket and how to create it when it is missing.
+   * Checks that the bucket exists and that this node may write to it, and finds out whether the
+   * store honours conditional writes, with a probe object under the prefix (written, then
+   * deleted: what a node's grant allows). Throws a `ConfigurationError` naming the bucket, and how
+   * to create it when it is missing.
    */
   async verify(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
     try {
-      // A listing of the prefix: what the CDK construct grants (HeadBucket needs an unrestricted listing).
-      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }), options);
+      await this.probeConditionalWrites(options.abortSignal);
     } catch (error) {
       if ((error as Error).name === 'NoSuchBucket' || statusOf(error) === 404) {
         throw new ConfigurationError(
           `the S3 bucket "${this.bucket}" (SYMPHONY_S3_BUCKET) does not exist: deploy it with the SymphonyService CDK construct, or create it with \`npx symphony-setup --bucket ${this.bucket}\``,
         );
       }
-      throw new ConfigurationError(`the S3 bucket "${this.bucket}" (SYMPHONY_S3_BUCKET) could not be reached: ${(error as Error).message}`, { cause: error });
+      throw new ConfigurationError(`the S3 bucket "${this.bucket}" (SYMPHONY_S3_BUCKET) could not be written to: ${(error as Error).message}`, { cause: error });
     }
-    await this.probeConditionalWrites(options.abortSignal);
   }
 
   async close(): Promise<void> {
@@ -197,8 +195,10 @@ export class S3Store implements CheckpointStore {
         throw error;
       }
     };
+    // Unconditional: this write also tells whether the bucket exists and takes our writes.
+    await this.put(key, body, {}, {}, abortSignal);
     try {
-      const enforced = !(await refused({ IfNoneMatch: '*' })) && (await refused({ IfNoneMatch: '*' })) && (await refused({ IfMatch: '"00000000000000000000000000000000"' }));
+      const enforced = (await refused({ IfNoneMatch: '*' })) && (await refused({ IfMatch: '"00000000000000000000000000000000"' }));
       if (enforced) this.conditions = 'enforced';
       else this.conditionsIgnored('a probe write with a failing condition succeeded');
     } finally {

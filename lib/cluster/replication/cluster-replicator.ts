@@ -55,11 +55,11 @@ export interface ClusterReplicatorOptions {
   /**
    * How long a stopping node may wait, in milliseconds, for the writer lease of a room it holds
    * when no live node writes it (its writer died and its lease has not expired yet), so that the
-   * last node to stop still leaves the room in the store. A writer known to be dead (registry entry
-   * stale) is taken over sooner. The default lets any lease expire; the platform's stop timeout
-   * (ECS `stopTimeout`, the CDK construct's `shutdownTimeout`) must leave room for it and for the
-   * final checkpoints.
-   * @default leaseDurationMs
+   * last node to stop still leaves the room in the store. A writer known to be dead (its registry
+   * entry stale) is taken over as soon as it is. The default lets any lease expire, but waits at
+   * most 20 s: that leaves 10 s of the CDK construct's 30 s stop timeout (`shutdownTimeout`) for
+   * the final checkpoints. Raise both together to cover a writer that died just before.
+   * @default min(leaseDurationMs, 20_000)
    */
   closeLeaseWaitMs?: number;
   /**
@@ -69,6 +69,9 @@ export interface ClusterReplicatorOptions {
    */
   dropIncoming?: (room: string, message: BusMessage) => boolean;
 }
+
+/** The longest default wait for a dead writer's lease at shutdown (see `closeLeaseWaitMs`). */
+const DEFAULT_MAX_CLOSE_LEASE_WAIT_MS = 20_000;
 
 /** Lease renewals and registrations in flight at once, so a node with many rooms does not burst. */
 const HEARTBEAT_CONCURRENCY = 16;
@@ -130,7 +133,7 @@ export class ClusterReplicator implements RoomReplicator {
     if (this.leaseDurationMs < 2 * this.leaseRenewalIntervalMs) {
       throw new ConfigurationError(`"leaseDurationMs" (${this.leaseDurationMs}) must be at least twice "leaseRenewalIntervalMs" (${this.leaseRenewalIntervalMs})`);
     }
-    this.closeLeaseWaitMs = nonNegativeInteger('closeLeaseWaitMs', options.closeLeaseWaitMs ?? this.leaseDurationMs);
+    this.closeLeaseWaitMs = nonNegativeInteger('closeLeaseWaitMs', options.closeLeaseWaitMs ?? Math.min(this.leaseDurationMs, DEFAULT_MAX_CLOSE_LEASE_WAIT_MS));
     this.dropIncoming = options.dropIncoming;
   }
 

@@ -274,7 +274,13 @@ export class LoadedRoom implements RoomReplica {
 
   private markUnsaved(): void {
     this.unsaved = true;
-    this.checkpointTimer ??= setTimeout(() => void this.checkpoint(), this.context.options.checkpointIntervalMs);
+    // Once saved, unload if nobody is left: this timer may have taken the place of a failed
+    // unload's retry (a change from another node, or becoming the writer, while the room was empty).
+    this.checkpointTimer ??= setTimeout(() => {
+      void this.checkpoint().then((saved) => {
+        if (saved) this.leaveIfEmpty();
+      });
+    }, this.context.options.checkpointIntervalMs);
   }
 
   /**
