@@ -64,11 +64,8 @@ export class RoomLink implements ReplicaMembership {
   private claimedTrim: number | null = null;
   /** Registration and the first lease attempt, awaited before leaving so they cannot land after it. */
   private joined: Promise<void> | null = null;
-  /**
-   * This node read (or wrote) the room's stored document since it last lost track of its version:
-   * its next checkpoint can be written over that version.
-   */
-  private storedVersionKnown = false;
+  /** No peer handed the room over: the core loaded it from the store, whose version is then known. */
+  private loadedFromStore = false;
 
   constructor(
     readonly room: string,
@@ -101,8 +98,7 @@ export class RoomLink implements ReplicaMembership {
   /** No peer holds the room: the log's tail, read before the core reads the store, is applied on `ready`. */
   loadedFromLog(tail: RoomLogTail): void {
     this.loadTail = tail;
-    // The core reads the store next, which records the stored version.
-    this.storedVersionKnown = true;
+    this.loadedFromStore = true;
   }
 
   /**
@@ -141,7 +137,7 @@ export class RoomLink implements ReplicaMembership {
     // The lease taken while loading is usable once the loaded state covers the trim point claimed.
     // A state handed over by a peer leaves the stored version unknown: the lease step reads it first.
     this.writerReady =
-      this.claimedTrim !== null && this.storedVersionKnown && this.lease?.holder === this.context.node.nodeId && this.position.applied >= this.claimedTrim;
+      this.claimedTrim !== null && this.loadedFromStore && this.lease?.holder === this.context.node.nodeId && this.position.applied >= this.claimedTrim;
     if (this.writerReady) this.context.logger.info({ room: this.room, position: this.position.applied }, "this node now writes the room's checkpoints");
     const buffered = this.buffered;
     this.buffered = [];
@@ -434,16 +430,17 @@ export class RoomLink implements ReplicaMembership {
 
   /**
    * Just took the lease: claims the log's trimming, catches up with the log (a checkpoint must
-   * never store less than what was trimmed), reads the stored document if its version is unknown
-   * (the base of the next conditional write; whatever it holds that this node lacks is merged),
-   * and asks for a checkpoint when the log holds updates no checkpoint covers.
+   * never store less than what was trimmed), reads the stored document (other writers may have
+   * written it since this node loaded the room: its version is the base of the next conditional
+   * write, and whatever it holds that this node lacks is merged), and asks for a checkpoint when
+   * the log holds updates no checkpoint covers.
    */
   private async becomeWriter(): Promise<void> {
     const { bus, node, logger } = this.context;
     const bounds = await bus.claimTrim(this.room);
     this.position.sawHead(bounds.head);
     if (bounds.trimmed > this.position.applied || bounds.head > this.position.applied) await this.catchUp();
-    if (!this.storedVersionKnown) await this.readStoredDocument();
+    await this.readStoredDocument();
     this.writerReady = this.phase === 'live' && this.lease?.holder === node.nodeId && this.position.applied >= bounds.trimmed;
     if (!this.writerReady) return;
     logger.info({ room: this.room, position: this.position.applied }, "this node now writes the room's checkpoints");
@@ -454,7 +451,6 @@ export class RoomLink implements ReplicaMembership {
   private async readStoredDocument(): Promise<void> {
     this.context.store.track?.(this.room);
     const stored = await this.context.store.load(this.room);
-    this.storedVersionKnown = true;
     if (stored && this.phase === 'live') this.applyRemote(Y.diffUpdate(stored, Y.encodeStateVector(this.replica.doc)), STORE_ORIGIN);
   }
 
@@ -497,7 +493,6 @@ export class RoomLink implements ReplicaMembership {
     logger.warn({ room: this.room, err: cause }, "the store refused this node's checkpoint (another node wrote the room since): giving up the writer lease and reading the room back");
     const held = this.lease?.holder === node.nodeId;
     this.writerReady = false;
-    this.storedVersionKnown = false;
     this.lease = null;
     if (held) registry.releaseLease(node.nodeId, this.room).catch((error: unknown) => logger.warn({ room: this.room, err: error }, 'could not give up the writer lease; it expires on its own'));
     this.readStoredDocument().catch((error: unknown) => logger.warn({ room: this.room, err: error }, 'could not read the room back after stepping down; the next lease step retries'));
