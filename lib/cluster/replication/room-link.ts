@@ -4,6 +4,7 @@ import type { CheckpointStore } from './checkpoint-store.js';
 import { NoWriterError, StaleCheckpointError, UnpublishedUpdatesError } from './errors.js';
 import { LogPosition } from './log-position.js';
 import type { BusMessage } from './messages.js';
+import { PeerRepair } from './peer-repair.js';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../../core/replicator.js';
 import type { RoomBus, RoomLogTail } from './room-bus.js';
 import type { NodeAddress, RoomRegistry, WriterLease } from './room-registry.js';
@@ -55,11 +56,8 @@ export class RoomLink implements ReplicaMembership {
   private catchUpAgain = false;
   /** When each peer last showed a sign of life in this room (a message, a lease renewal). */
   private readonly lastHeard = new Map<string, number>();
-  private readonly lastRepairAt = new Map<string, number>();
-  /** Our state vector at the previous announcement, and at the one before (see `repairPeer`). */
-  private recentStateVector: Map<number, number> | null = null;
-  private olderStateVector: Map<number, number> | null = null;
   private publishFailureLogged = false;
+  private readonly peerRepair: PeerRepair;
   /** The log's trim point when this node claimed it while loading (null if it did not). */
   private claimedTrim: number | null = null;
   /** Registration and the first lease attempt, awaited before leaving so they cannot land after it. */
@@ -72,6 +70,7 @@ export class RoomLink implements ReplicaMembership {
     private readonly replica: RoomReplica,
     private readonly context: LinkContext,
   ) {
+    this.peerRepair = new PeerRepair(replica.doc, context.syncIntervalMs);
     context.store.track?.(room);
   }
 
@@ -347,33 +346,13 @@ export class RoomLink implements ReplicaMembership {
   /** Publishes our state vector and log position (peers compare it with theirs). */
   announce(): void {
     if (this.phase !== 'live') return;
-    const stateVector = Y.encodeStateVector(this.replica.doc);
-    this.olderStateVector = this.recentStateVector;
-    this.recentStateVector = Y.decodeStateVector(stateVector);
-    this.publish({ kind: 'stateVector', nodeId: this.context.node.nodeId, seq: this.position.applied, stateVector });
+    this.publish({ kind: 'stateVector', nodeId: this.context.node.nodeId, seq: this.position.applied, stateVector: this.peerRepair.announce() });
   }
 
-  /**
-   * Sends a peer what its state vector shows it lacks. Only content we already had one announcement
-   * earlier counts: anything newer may simply still be on its way, and must not trigger a repair.
-   * The repair is the difference only, never the whole document.
-   */
+  /** Sends a peer what its state vector shows it lacks (see `PeerRepair`). */
   private repairPeer(peer: string, peerStateVector: Uint8Array): void {
-    const older = this.olderStateVector;
-    if (!older) return;
-    const theirs = Y.decodeStateVector(peerStateVector);
-    let lacking = false;
-    for (const [client, clock] of older) {
-      if ((theirs.get(client) ?? 0) < clock) {
-        lacking = true;
-        break;
-      }
-    }
-    if (!lacking) return;
-    const now = Date.now();
-    if (now - (this.lastRepairAt.get(peer) ?? 0) < this.context.syncIntervalMs) return;
-    this.lastRepairAt.set(peer, now);
-    const update = Y.encodeStateAsUpdate(this.replica.doc, peerStateVector);
+    const update = this.peerRepair.repairFor(peer, peerStateVector);
+    if (!update) return;
     this.context.logger.info({ room: this.room, peer, bytes: update.byteLength }, 'a peer lacks updates this node has; sending the difference');
     this.publish({ kind: 'repair', nodeId: this.context.node.nodeId, target: peer, update });
   }
