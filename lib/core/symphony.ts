@@ -201,7 +201,11 @@ export class Symphony {
     // checkpoint: none may unload on its own meanwhile, as its sockets close.
     for (const room of rooms) room.hold();
     await this.closeAllConnections();
-    await this.options.replicator?.prepareToClose?.();
+    try {
+      await this.options.replicator?.prepareToClose?.();
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'the replicator failed to prepare the final checkpoints; unloading the rooms anyway');
+    }
     for (const room of rooms) room.unhold();
     for (const room of this.loadedRooms.values()) {
       const unloaded = await room.unload();

@@ -28,6 +28,14 @@ describe("judging a room's writer lease", () => {
     assert.deepEqual(judge({ holders: [holder('other')], lease: stale }), { kind: 'dead', lease: stale });
   });
 
+  it('knows the holder gone when it announced it left the room, even if its lease was renewed a moment before', () => {
+    const kept = lease('gone', 1_000);
+    const left = { nodeId: 'gone', at: now - 500 };
+    assert.deepEqual(judgeWriter({ holders: [], lease: kept }, 'me', now, staleAfterMs, left), { kind: 'dead', lease: kept });
+    assert.deepEqual(judgeWriter({ holders: [], lease: lease('gone', 100) }, 'me', now, staleAfterMs, left), { kind: 'unsettled', holder: 'gone' }, 'a lease taken after it left is a new one');
+    assert.deepEqual(judgeWriter({ holders: [holder('gone')], lease: kept }, 'me', now, staleAfterMs, left), { kind: 'listed', holder: 'gone', url: 'http://gone:3000' }, 'it came back');
+  });
+
   it('waits for a holder that renewed recently but is not listed yet (it may still be loading the room)', () => {
     assert.deepEqual(judge({ holders: [], lease: lease('loading', 2_000) }), { kind: 'unsettled', holder: 'loading' });
   });

@@ -62,6 +62,8 @@ export class RoomLink implements ReplicaMembership {
   private claimedTrim: number | null = null;
   /** Registration and the first lease attempt, awaited before leaving so they cannot land after it. */
   private joined: Promise<void> | null = null;
+  /** The writer that last announced it left the room; its lease outlives it if releasing it failed. */
+  private leftWriter: { nodeId: string; at: number } | null = null;
   /** No peer handed the room over: the core loaded it from the store, whose version is then known. */
   private loadedFromStore = false;
 
@@ -170,6 +172,7 @@ export class RoomLink implements ReplicaMembership {
       return;
     }
     this.heard(message.nodeId, Date.now());
+    if (message.kind !== 'leave' && message.nodeId === this.leftWriter?.nodeId) this.leftWriter = null;
     switch (message.kind) {
       case 'update':
         this.applyRemote(message.update, message.nodeId);
@@ -197,6 +200,7 @@ export class RoomLink implements ReplicaMembership {
       case 'leave':
         this.lastHeard.delete(message.nodeId);
         if (this.lease?.holder === message.nodeId) {
+          this.leftWriter = { nodeId: message.nodeId, at: Date.now() };
           // The writer left and released its lease: take over now rather than after it expires.
           this.lease = null;
           void this.maintainLease().catch((error: unknown) => this.context.logger.warn({ room: this.room, err: error }, 'taking over the writer lease failed'));
@@ -522,7 +526,7 @@ export class RoomLink implements ReplicaMembership {
   private async lookForWriter(): Promise<string | null> {
     const { registry, node, holdsRoom } = this.context;
     const entry = await registry.lookup(this.room);
-    const verdict = judgeWriter(entry, node.nodeId, Date.now(), registry.staleAfterMs);
+    const verdict = judgeWriter(entry, node.nodeId, Date.now(), registry.staleAfterMs, this.leftWriter);
     switch (verdict.kind) {
       case 'self':
       case 'free':
