@@ -7,7 +7,15 @@
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />
 export { attachSymphony, Symphony, type SymphonyStats } from './core/symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions } from './core/options.js';
+export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type VersionOptions } from './core/options.js';
+export type {
+  CreateVersionOptions,
+  RestoreVersionOptions,
+  StoredVersion,
+  VersionInfo,
+  VersionRetentionRule,
+} from './core/versions/version-types.js';
+export type { VersionStore } from './core/versions/version-store.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,
@@ -35,6 +43,8 @@ export {
   InvalidRoomNameError,
   RoomLoadError,
   SymphonyError,
+  UpdateRejectedError,
+  type UpdateRejectionCode,
 } from './core/errors.js';
 export { createJsonLogger, silentLogger, type JsonLoggerOptions, type Logger, type LogLevel } from './core/logger.js';
 export type {

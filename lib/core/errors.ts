@@ -61,3 +61,26 @@ export class InvalidRoomNameError extends SymphonyError {
     super('SYMPHONY_ERR_ROOM_NAME', `invalid room name: ${reason}`);
   }
 }
+
+/** Why `symphony.applyUpdate` refused an update: the same reasons a client's update is refused for. */
+export type UpdateRejectionCode =
+  /** Larger than `limits.maxMessageBytes`. */
+  | 'SYMPHONY_ERR_UPDATE_TOO_LARGE'
+  /** Applying it would grow the document beyond `limits.maxDocumentBytes`. */
+  | 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE'
+  /** Not a valid Yjs update. */
+  | 'SYMPHONY_ERR_MALFORMED_UPDATE';
+
+/**
+ * An update from host code (or the REST API) was refused for a reason a client's update would be
+ * refused for. `status` is the HTTP status that answers it: 413 for size limits, 400 otherwise.
+ */
+export class UpdateRejectedError extends SymphonyError {
+  declare readonly code: UpdateRejectionCode;
+  readonly status: 400 | 413;
+
+  constructor(room: string, code: UpdateRejectionCode, message: string, cause?: unknown) {
+    super(code, message, { room, cause });
+    this.status = code === 'SYMPHONY_ERR_MALFORMED_UPDATE' ? 400 : 413;
+  }
+}

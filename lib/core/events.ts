@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { ConnectionInfo, RoomInfo } from './types.js';
+import type { ConnectionInfo, RoomInfo, UpdateOrigin } from './types.js';
+import type { VersionInfo } from './versions/version-types.js';
 
 /** Events a Symphony instance emits, for the dashboard, metrics and host code. */
 export interface SymphonyEventMap {
@@ -9,6 +10,12 @@ export interface SymphonyEventMap {
   connectionClosed: [connection: ConnectionInfo, close: { code: number; reason: string }];
   checkpoint: [checkpoint: { room: string; bytes: number; durationMs: number }];
   checkpointFailed: [failure: { room: string; error: unknown; attempt: number }];
+  /** A version was written (automatic or named). */
+  versionCreated: [version: VersionInfo];
+  /** `deleteRoom` deleted a room: its connections were closed, its document and versions deleted. */
+  roomDeleted: [room: { room: string }];
+  /** An update was applied to a loaded room's document; emitted only while someone listens, so it costs nothing otherwise. */
+  documentUpdated: [update: { room: string; bytes: number; origin: UpdateOrigin }];
 }
 
 /** The emitter behind `symphony.events`, typed by `SymphonyEventMap`. */

@@ -6,6 +6,8 @@ import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
 import type { SymphonyHooks } from './types.js';
+import type { VersionStore } from './versions/version-store.js';
+import type { VersionRetentionRule } from './versions/version-types.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
 export interface SymphonyLimits {
@@ -47,6 +49,30 @@ export interface SymphonyLimits {
   maxRoomNameLength?: number;
 }
 
+/** Version history: automatic versions at checkpoints, named versions, restore. */
+export interface VersionOptions {
+  /**
+   * Write a version at each checkpoint that changed the document (the writer node only, in
+   * cluster mode). Named versions (`symphony.createVersion`) work either way.
+   * @default true
+   */
+  automatic?: boolean;
+  /**
+   * How automatic versions are thinned after each new one (named versions are never thinned).
+   * The default keeps every version of the last hour, one per hour for a day and one per day for
+   * 30 days: fine-grained where undoing a mistake is likely, a bounded number (at most ~55 plus
+   * the last hour's) over a month.
+   * @default [{ withinMs: 3_600_000, everyMs: 0 }, { withinMs: 86_400_000, everyMs: 3_600_000 }, { withinMs: 2_592_000_000, everyMs: 86_400_000 }]
+   */
+  retention?: VersionRetentionRule[];
+  /**
+   * Where versions are stored. @default a `FileVersionStore` in the FileStore's directory, a
+   * `MemoryVersionStore` beside a MemoryStore, the documents' bucket in cluster mode; none
+   * (version history off) beside any other document store
+   */
+  store?: VersionStore;
+}
+
 export interface SymphonyOptions extends SymphonyHooks {
   /**
    * URL path under which WebSocket upgrades are handled; the room name is the rest of the path.
@@ -77,6 +103,8 @@ export interface SymphonyOptions extends SymphonyHooks {
   nodeId?: string;
   /** Cluster mode: how this node shares rooms with other nodes. @default none (a single node) */
   replicator?: RoomReplicator;
+  /** Version history; see `VersionOptions` for defaults and reasons. */
+  versions?: VersionOptions;
 }
 
 export interface ResolvedOptions {

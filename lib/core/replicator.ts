@@ -17,6 +17,12 @@ export interface RoomReplicator {
   join(room: string, replica: RoomReplica): Promise<ReplicaMembership>;
   /** Called by `symphony.close()` after every room was checkpointed and left. */
   close(): Promise<void>;
+  /**
+   * `symphony.deleteRoom`: makes every other node close the room's connections (code 4410) and
+   * unload it without saving, and drops what the cluster keeps of it beside the document store
+   * (its update log). Resolves once the other nodes were told.
+   */
+  deleteRoom?(room: string): Promise<void>;
   /** Which node holds which room, cluster-wide (for dashboards). */
   describeCluster?(): Promise<ClusterView>;
 }
@@ -41,6 +47,8 @@ export interface ReplicatorNode {
   encodeRoomState(room: string): Uint8Array | null;
   /** Names of the rooms this node holds. */
   loadedRooms(): string[];
+  /** Another node deleted the room: close its connections here (code 4410) and unload it without saving. */
+  dropDeletedRoom(room: string): Promise<void>;
 }
 
 /** What the core offers the replicator for one room. */
@@ -77,6 +85,11 @@ export interface ReplicaMembership {
    * and retries.
    */
   beginCheckpoint(): CheckpointTicket | null;
+  /**
+   * True while this node holds the room's writer lease, so it alone writes checkpoints, automatic
+   * versions and webhook deliveries. A replicator without it counts every node as a writer.
+   */
+  readonly isWriter?: boolean;
   /** The room is unloading on this node, after its final checkpoint: unsubscribe and deregister. */
   leave(): Promise<void>;
 }

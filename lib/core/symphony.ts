@@ -15,6 +15,7 @@ import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './op
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
+import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
@@ -77,6 +78,7 @@ export class Symphony {
           return loaded && loaded.loading === null ? Y.encodeStateAsUpdate(loaded.doc) : null;
         },
         loadedRooms: () => [...this.loadedRooms.keys()],
+        dropDeletedRoom: async () => undefined,
       }),
     );
     this.started.catch((error: unknown) => this.options.logger.error({ err: error }, 'cluster replicator failed to start'));
@@ -123,16 +125,19 @@ export class Symphony {
 
   /**
    * A room's whole state as a Yjs update: from memory when loaded, otherwise from the store
-   * (without loading the room). Null for a room that does not exist.
+   * (without loading the room). Null for a room that does not exist. With `stateVector` (a Yjs
+   * state vector), only what that state vector lacks.
    */
-  async readState(room: string): Promise<Uint8Array | null> {
+  async readState(room: string, options: { stateVector?: Uint8Array } = {}): Promise<Uint8Array | null> {
     validateRoomName(room, this.options.limits.maxRoomNameLength);
+    const { stateVector } = options;
     const loaded = this.loadedRooms.get(room);
     if (loaded) {
       await loaded.loading;
-      return Y.encodeStateAsUpdate(loaded.doc);
+      return Y.encodeStateAsUpdate(loaded.doc, stateVector);
     }
-    return this.options.store.load(room);
+    const state = await this.options.store.load(room);
+    return state !== null && stateVector ? Y.diffUpdate(state, stateVector) : state;
   }
 
   /** A room's document as JSON (see `documentToJSON`), or null for a room that does not exist. */
@@ -167,6 +172,71 @@ export class Symphony {
     } finally {
       loaded.unhold();
     }
+  }
+
+  /**
+   * Applies a Yjs update from host code (or the REST API): loads the room if needed, refuses it
+   * for exactly the reasons a client's update is refused (throws `UpdateRejectedError`), and
+   * otherwise relays, journals and persists it like a client's (origin `{ kind: 'server', reason }`).
+   */
+  async applyUpdate(room: string, update: Uint8Array, options: { reason?: string } = {}): Promise<void> {
+    void room;
+    void update;
+    void options;
+    throw new Error('applyUpdate is not implemented yet');
+  }
+
+  /** Rooms that exist in the document store, loaded here or not, in ascending order by name. */
+  async storedRooms(options: { prefix?: string; after?: string; limit: number }): Promise<{ rooms: string[]; next: string | null }> {
+    void options;
+    throw new Error('storedRooms is not implemented yet');
+  }
+
+  /** True when this node writes the room: always on a single node; in cluster mode, on the holder of its writer lease. */
+  isWriter(room: string): boolean {
+    void room;
+    return true;
+  }
+
+  /** Writes a version of the room's current state (loading the room if needed). */
+  async createVersion(room: string, options: CreateVersionOptions = {}): Promise<VersionInfo> {
+    void room;
+    void options;
+    throw new Error('createVersion is not implemented yet');
+  }
+
+  /** The room's versions, newest first. */
+  async listVersions(room: string): Promise<VersionInfo[]> {
+    void room;
+    throw new Error('listVersions is not implemented yet');
+  }
+
+  /** One version with its state, or null when the room has no such version. */
+  async readVersion(room: string, id: string): Promise<StoredVersion | null> {
+    void room;
+    void id;
+    throw new Error('readVersion is not implemented yet');
+  }
+
+  /**
+   * Makes the room's document equal to a version's content as a forward change (origin
+   * `{ kind: 'server', reason: 'restore <id>' }`): relayed live, journaled, undoable, no history
+   * erased. Resolves to the version restored, or null when the room has no such version.
+   */
+  async restoreVersion(room: string, id: string, options: RestoreVersionOptions = {}): Promise<VersionInfo | null> {
+    void room;
+    void id;
+    void options;
+    throw new Error('restoreVersion is not implemented yet');
+  }
+
+  /**
+   * Deletes a room: closes its connections with 4410 (every node in cluster mode), deletes its
+   * document, journal and versions. The room is empty afterwards. Resolves to true if anything existed.
+   */
+  async deleteRoom(room: string): Promise<boolean> {
+    void room;
+    throw new Error('deleteRoom is not implemented yet');
   }
 
   /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */

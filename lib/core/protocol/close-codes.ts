@@ -17,6 +17,8 @@ export const CloseCode = {
   tryAgainLater: 1013,
   /** The connection's credentials were revoked. Do not retry without new credentials. */
   authRevoked: 4401,
+  /** The room was deleted (`symphony.deleteRoom`). Do not reconnect to it: a reconnect would start a new, empty room. */
+  roomDeleted: 4410,
   /** The document reached `limits.maxDocumentBytes`; the update was refused. Retrying the same change fails again. */
   documentTooLarge: 4413,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
@@ -38,4 +40,5 @@ export const CloseReason = {
   tryAgainLater: 'client too slow',
   documentTooLarge: 'document too large',
   roomFull: 'room full',
+  roomDeleted: 'room deleted',
 } as const;
