@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import * as Y from 'yjs';
 import { CloseCode, FileStore, silentLogger, UpdateRejectedError } from '../../../lib/index.js';
 import { syncUpdateFrame } from '../../../lib/core/protocol/frames.js';
@@ -92,7 +93,7 @@ describe('the documents API: restore, delete, apply and read updates, stored roo
 
     undo.undo();
     await waitFor(() => bob.doc.getMap('meta').get('status') === 'review', 'undoing the restore reaches bob');
-    await waitFor(async () => JSON.stringify(await symphony.toJSON('story')) === JSON.stringify(beforeRestore), 'the server is back to the edits');
+    await waitFor(async () => isDeepStrictEqual(await symphony.toJSON('story'), beforeRestore), 'the server is back to the edits');
     undo.destroy();
     assert.equal(await symphony.restoreVersion('story', '000000000-00000000'), null);
   });
