@@ -19,10 +19,11 @@ export interface RoomReplicator {
   close(): Promise<void>;
   /**
    * `symphony.deleteRoom`: makes every other node close the room's connections (code 4410) and
-   * unload it without saving, and drops what the cluster keeps of it beside the document store
-   * (its update log). Resolves once the other nodes were told.
+   * unload it without saving, then calls `deleteStored` (which deletes the document, through the
+   * store, and the versions), then tells the nodes once more, so a node that loaded the room again
+   * in between drops it too. Resolves once `deleteStored` has.
    */
-  deleteRoom?(room: string): Promise<void>;
+  deleteRoom?(room: string, deleteStored: () => Promise<void>): Promise<void>;
   /** Which node holds which room, cluster-wide (for dashboards). */
   describeCluster?(): Promise<ClusterView>;
 }

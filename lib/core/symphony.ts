@@ -299,10 +299,14 @@ export class Symphony {
       await loaded.drop();
       existed = true;
     }
-    // Other nodes first: they unload without saving, so none of them writes the room back.
-    await this.options.replicator?.deleteRoom?.(room);
-    if (this.versions && (await this.versions.deleteAll(room))) existed = true;
-    if (await this.options.store.delete!(room)) existed = true;
+    const deleteStored = async () => {
+      if (this.versions && (await this.versions.deleteAll(room))) existed = true;
+      if (await this.options.store.delete!(room)) existed = true;
+    };
+    // In cluster mode the other nodes drop the room first, so none of them writes it back.
+    const replicator = this.options.replicator;
+    if (replicator?.deleteRoom) await replicator.deleteRoom(room, deleteStored);
+    else await deleteStored();
     this.options.logger.info({ room, existed }, 'room deleted');
     this.events.emit('roomDeleted', { room });
     return existed;

@@ -222,22 +222,27 @@ export class ClusterReplicator implements RoomReplicator {
   /**
    * Tells every holder of the room to drop it (close its connections with 4410, unload without
    * saving), repeating the message until the registry lists no holder, so a lost pub/sub message
-   * cannot leave a node that writes the room back. Gives up after `deleteTimeoutMs` with a warning:
-   * a holder that never answers is dead, and its registry entry goes stale.
+   * cannot leave a node that writes the room back; gives up after `deleteTimeoutMs` with a warning
+   * (a holder that never answers is dead, and its registry entry goes stale). Then deletes what is
+   * stored, and tells the nodes once more: a client that reconnected meanwhile may have made a
+   * node load the room again.
    */
-  async deleteRoom(room: string): Promise<void> {
+  async deleteRoom(room: string, deleteStored: () => Promise<void>): Promise<void> {
     const { node, logger } = this.started();
+    const deleted = { kind: 'deleted', nodeId: node.nodeId } as const;
     const deadline = Date.now() + this.deleteTimeoutMs;
     for (;;) {
-      await this.bus.publish(room, { kind: 'deleted', nodeId: node.nodeId });
+      await this.bus.publish(room, deleted);
       const holders = (await this.registry.lookup(room)).holders.filter((holder) => holder.nodeId !== node.nodeId);
-      if (holders.length === 0) return;
+      if (holders.length === 0) break;
       if (Date.now() > deadline) {
         logger.warn({ room, holders: holders.map((holder) => holder.nodeId) }, 'deleting a room: some holders did not drop it in time');
-        return;
+        break;
       }
       await new Promise((resolve) => setTimeout(resolve, DELETE_POLL_INTERVAL_MS));
     }
+    await deleteStored();
+    await this.bus.publish(room, deleted).catch((error: unknown) => logger.warn({ room, err: error }, 'deleting a room: the last notice to the other nodes failed'));
   }
 
   /** Which node holds which room, cluster-wide (from the registry). */
