@@ -13,6 +13,7 @@ import { rejectUpgrade } from './http/reject-upgrade.js';
 import { roomNameFromUrl, tokenFromUrl, validateRoomName } from './http/room-name.js';
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
+import { heapAboveLimit } from './room/heap-pressure.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
 
@@ -255,6 +256,11 @@ export class Symphony {
       return rejectUpgrade(socket, status, status === 403 ? 'forbidden' : 'unauthorized');
     }
     if (this.state !== 'running') return rejectUpgrade(socket, 503, 'server shutting down');
+    if (!this.loadedRooms.has(roomName) && heapAboveLimit(this.options.limits.maxHeapUsedPercent)) {
+      this.counters.connectionsRejected++;
+      logger.warn({ room: roomName, heapUsed: process.memoryUsage().heapUsed }, 'connection refused: the heap is above limits.maxHeapUsedPercent, no new room is loaded');
+      return rejectUpgrade(socket, 503, 'server low on memory');
+    }
     let room: LoadedRoom;
     try {
       room = await this.acquire(roomName);

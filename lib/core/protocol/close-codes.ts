@@ -17,8 +17,19 @@ export const CloseCode = {
   tryAgainLater: 1013,
   /** The connection's credentials were revoked. Do not retry without new credentials. */
   authRevoked: 4401,
-  /** The document reached `limits.maxDocumentBytes`; the update was refused. Retrying the same change fails again. */
+  /**
+   * The document reached `limits.maxDocumentBytes`, `maxDocumentItems` or `maxDocumentContentBytes`;
+   * the update was refused. Retrying the same change fails again.
+   */
   documentTooLarge: 4413,
+  /** The update nested shared types deeper than `limits.maxNestingDepth`; nothing of it was applied. Do not resend it. */
+  nestingTooDeep: 4422,
+  /**
+   * Updates waiting for missing data exceeded `limits.maxPendingBytes` and were dropped. Reconnect:
+   * the sync on connecting sends the missing data with them. (HTTP 424, in the 45xx range because
+   * stock y-websocket providers stop reconnecting on every 44xx code.)
+   */
+  missingDependencies: 4524,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
   roomFull: 4429,
 } as const;
@@ -35,5 +46,10 @@ export const CloseReason = {
   internalError: 'internal error',
   tryAgainLater: 'client too slow',
   documentTooLarge: 'document too large',
+  tooManyItems: 'document has too many items',
+  contentTooLarge: 'document content too large',
+  nestingTooDeep: 'shared types nested too deep',
+  missingDependencies: 'too many updates wait for missing data',
+  roomDamaged: 'room damaged; reconnect to reload it',
   roomFull: 'room full',
 } as const;

@@ -3,6 +3,8 @@ import * as Y from 'yjs';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../replicator.js';
 import type { Connection } from '../connection/connection.js';
 import type { Counters } from '../counters.js';
+import { addFootprint, emptyFootprint, measureDocument } from '../document/footprint.js';
+import { dropPendingStructs, pendingBytes } from '../document/pending-structs.js';
 import { CheckpointError } from '../errors.js';
 import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
@@ -20,6 +22,8 @@ import {
 } from '../protocol/message-types.js';
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
 import { Presence } from './presence.js';
+import { hasUnfinishedTransaction } from './transaction-health.js';
+import { admitClientUpdate } from './update-admission.js';
 
 export interface RoomContext {
   readonly options: ResolvedOptions;
@@ -46,6 +50,8 @@ export class LoadedRoom implements RoomReplica {
   lastActivityAt = new Date();
   lastCheckpointAt: Date | null = null;
   documentBytes = 0;
+  /** Items and content the document holds, as `limits` count them: exact after load and each checkpoint, an upper bound between. */
+  readonly footprint = emptyFootprint();
   /** Resolves once the room's state is loaded; rejects if it cannot be. */
   loading: Promise<void> | null = null;
 
@@ -59,6 +65,8 @@ export class LoadedRoom implements RoomReplica {
   private checkpointChain: Promise<boolean> = Promise.resolve(true);
   private failedCheckpoints = 0;
   private unloaded = false;
+  /** While a client's update is applied: its document updates, committed only once Yjs finished cleanly. */
+  private heldUpdates: [Uint8Array, unknown][] | null = null;
 
   constructor(
     readonly name: string,
@@ -86,6 +94,7 @@ export class LoadedRoom implements RoomReplica {
     if (state !== null) {
       Y.applyUpdate(this.doc, state, loadOrigin);
       this.documentBytes = state.byteLength;
+      Object.assign(this.footprint, measureDocument(this.doc));
     }
     // Registered after the load, so the loaded state is neither journaled nor relayed.
     this.doc.on('update', this.handleDocumentUpdate);
@@ -106,6 +115,11 @@ export class LoadedRoom implements RoomReplica {
 
   addConnection(connection: Connection): void {
     this.holds--;
+    if (this.unloaded) {
+      // The room was found damaged while this join was in progress: the next join reloads it.
+      connection.close(CloseCode.internalError, CloseReason.roomDamaged);
+      return;
+    }
     this.connections.add(connection);
     this.touch();
     connection.send(syncStep1Frame(Y.encodeStateVector(this.doc)));
@@ -192,12 +206,47 @@ export class LoadedRoom implements RoomReplica {
       this.context.counters.droppedReadOnlyUpdates++;
       return;
     }
-    if (this.documentBytes + update.byteLength > this.context.options.limits.maxDocumentBytes) {
-      this.logger.warn({ connection: connection.id, documentBytes: this.documentBytes, updateBytes: update.byteLength }, 'update refused: document too large');
-      connection.close(CloseCode.documentTooLarge, CloseReason.documentTooLarge);
+    const { limits } = this.context.options;
+    const admission = admitClientUpdate(this.doc, update, this, limits);
+    if (!admission.ok) {
+      if (admission.malformed) return this.closeForProtocolError(connection, admission.reason, admission.details);
+      this.logger.warn({ connection: connection.id, userId: connection.userId, ...admission.details }, `update refused: ${admission.reason}`);
+      connection.close(admission.code, admission.reason);
       return;
     }
-    Y.applyUpdate(this.doc, update, connection.origin);
+    if (!this.applyWhole(update, connection.origin, connection)) return;
+    addFootprint(this.footprint, admission.footprint);
+    const pending = pendingBytes(this.doc);
+    if (pending > limits.maxPendingBytes) {
+      dropPendingStructs(this.doc);
+      this.logger.warn({ connection: connection.id, userId: connection.userId, pendingBytes: pending }, `closing connection: ${CloseReason.missingDependencies}`);
+      connection.close(CloseCode.missingDependencies, CloseReason.missingDependencies);
+    }
+  }
+
+  /**
+   * Applies an update and commits (journals, relays) what it changed only once Yjs has finished
+   * its transaction. An update that fails half-way leaves the document holding part of it: that
+   * state must never be saved or sent, so the room is given up (see `giveUpDamaged`).
+   */
+  private applyWhole(update: Uint8Array, origin: UpdateOrigin, sender: Connection | null): boolean {
+    const held: [Uint8Array, unknown][] = [];
+    this.heldUpdates = held;
+    let failure: unknown = null;
+    try {
+      Y.applyUpdate(this.doc, update, origin);
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.heldUpdates = null;
+    }
+    if (failure === null && hasUnfinishedTransaction(this.doc)) failure = new Error('a transaction did not finish');
+    if (failure !== null) {
+      this.giveUpDamaged(failure, { connection: sender?.id, userId: sender?.userId, origin: origin.kind, updateBytes: update.byteLength });
+      return false;
+    }
+    for (const [change, changeOrigin] of held) this.commitDocumentUpdate(change, changeOrigin);
+    return true;
   }
 
   private closeForProtocolError(connection: Connection, reason: string, context: object): void {
@@ -208,8 +257,13 @@ export class LoadedRoom implements RoomReplica {
 
   // ---- updates from every source ------------------------------------------------------------
 
-  /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
   private readonly handleDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (this.heldUpdates) this.heldUpdates.push([update, origin]);
+    else this.commitDocumentUpdate(update, origin);
+  };
+
+  /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
+  private commitDocumentUpdate(update: Uint8Array, origin: unknown): void {
     const source = origin as UpdateOrigin;
     this.documentBytes += update.byteLength;
     this.touch();
@@ -227,10 +281,11 @@ export class LoadedRoom implements RoomReplica {
         this.logger.error({ err: error }, 'onChange hook failed');
       }
     }
-  };
+  }
 
   applyRemoteUpdate(update: Uint8Array, nodeId: string): void {
-    Y.applyUpdate(this.doc, update, { kind: 'remote', nodeId } satisfies UpdateOrigin);
+    if (this.unloaded) return;
+    this.applyWhole(update, { kind: 'remote', nodeId }, null);
   }
 
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void {
@@ -244,7 +299,11 @@ export class LoadedRoom implements RoomReplica {
   /** Applies a change made by host code, as one transaction with a `server` origin. */
   applyServerChange(change: (doc: Y.Doc) => void, reason?: string): void {
     const origin: UpdateOrigin = reason === undefined ? { kind: 'server' } : { kind: 'server', reason };
-    this.doc.transact(() => change(this.doc), origin);
+    try {
+      this.doc.transact(() => change(this.doc), origin);
+    } finally {
+      if (hasUnfinishedTransaction(this.doc)) this.giveUpDamaged(new Error('a transaction did not finish'), { origin: 'server' });
+    }
   }
 
   private connectionOf(origin: UpdateOrigin | undefined): Connection | null {
@@ -314,6 +373,8 @@ export class LoadedRoom implements RoomReplica {
     const durationMs = performance.now() - started;
     this.failedCheckpoints = 0;
     this.documentBytes = state.byteLength;
+    // Deletions and merges shrink a document; an exact count keeps the limits from drifting upwards.
+    if (!this.unloaded) Object.assign(this.footprint, measureDocument(this.doc));
     this.lastCheckpointAt = new Date();
     this.context.counters.checkpoints++;
     this.context.events.emit('checkpoint', { room: this.name, bytes: state.byteLength, durationMs });
@@ -375,6 +436,34 @@ export class LoadedRoom implements RoomReplica {
     this.doc.destroy();
     this.context.events.emit('roomUnloaded', { room: this.name });
     return true;
+  }
+
+  /**
+   * Gives up a room whose document can no longer be trusted (an update failed half-way through, or
+   * Yjs did not finish a transaction): its state is never checkpointed, every connection is closed
+   * with 1011 (stock clients reconnect) and the room is unloaded, so the next join loads it again
+   * from the store, whose journal holds every change committed before the damage.
+   */
+  private giveUpDamaged(cause: unknown, context: Record<string, unknown>): void {
+    if (this.unloaded) return;
+    this.logger.error({ err: cause, ...context }, 'room damaged: unloading it without a checkpoint; the next join reloads it from the store');
+    this.unloaded = true;
+    this.unsaved = false;
+    this.stopTimers();
+    this.doc.off('update', this.handleDocumentUpdate);
+    // Released first and synchronously, so the journal is flushed before a reload can read it.
+    const released = Promise.resolve(this.context.options.store.release?.(this.name));
+    this.context.onUnloaded(this);
+    for (const connection of this.connections) connection.close(CloseCode.internalError, CloseReason.roomDamaged);
+    void released
+      .then(() => this.membership?.leave())
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'releasing a damaged room failed'));
+    try {
+      this.doc.destroy();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'destroying a damaged document failed');
+    }
+    this.context.events.emit('roomUnloaded', { room: this.name });
   }
 
   /** Drops the room without saving: only for a room whose load failed. */
