@@ -57,6 +57,7 @@ export interface SymphonyLimits {
    * Heap use, in percent of the heap limit (`--max-old-space-size`), above which no new room is
    * loaded (the upgrade is answered 503) so that the rooms already loaded keep their memory and
    * the process does not die of an out-of-memory error. Loaded rooms keep accepting connections.
+   * A number above 0 and at most 100 (fractions allowed).
    * @default 85
    */
   maxHeapUsedPercent?: number;
@@ -150,9 +151,11 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     throw new ConfigurationError(`"path" must start with "/" and not end with "/", got ${JSON.stringify(path)}`);
   }
   const limits = { ...defaultLimits, ...options.limits };
-  for (const [name, value] of Object.entries(limits)) positiveInteger(`limits.${name}`, value);
-  if (limits.maxHeapUsedPercent > 100) {
-    throw new ConfigurationError(`"limits.maxHeapUsedPercent" must be at most 100, got ${limits.maxHeapUsedPercent}`);
+  for (const [name, value] of Object.entries(limits)) {
+    if (name !== 'maxHeapUsedPercent') positiveInteger(`limits.${name}`, value);
+  }
+  if (!(typeof limits.maxHeapUsedPercent === 'number' && limits.maxHeapUsedPercent > 0 && limits.maxHeapUsedPercent <= 100)) {
+    throw new ConfigurationError(`"limits.maxHeapUsedPercent" must be a number above 0 and at most 100, got ${String(limits.maxHeapUsedPercent)}`);
   }
   const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? 30_000);
   const unloadGraceMs = nonNegativeInteger('unloadGraceMs', options.unloadGraceMs ?? 5_000);

@@ -34,12 +34,16 @@ export function addFootprint(into: Footprint, added: Readonly<Footprint>): void 
   into.contentBytes += added.contentBytes;
 }
 
-/** Adds one struct (as decoded from an update or as kept in a document's store) to `into`. */
-export function addStruct(into: Footprint, struct: Y.Item | Y.GC | Y.Skip): void {
+/**
+ * Adds one struct (as decoded from an update or as kept in a document's store) to `into`. Returns
+ * how deep the JSON values in its content nest (0 without any): Yjs encodes and decodes them
+ * recursively too.
+ */
+export function addStruct(into: Footprint, struct: Y.Item | Y.GC | Y.Skip): number {
   if (!(struct instanceof Y.Item)) {
     // A Skip is a gap in an update, never stored; a GC range is one small object however long.
     if (struct instanceof Y.GC) into.items += 1;
-    return;
+    return 0;
   }
   into.items += 1;
   if (struct.parentSub !== null) {
@@ -53,7 +57,7 @@ export function addStruct(into: Footprint, struct: Y.Item | Y.GC | Y.Skip): void
   if (content instanceof Y.ContentString) {
     into.contentBytes += content.str.length * BYTES_PER_CHAR;
   } else if (content instanceof Y.ContentAny || content instanceof Y.ContentJSON) {
-    addJsonValues(into, content.arr);
+    return addJsonValues(into, content.arr);
   } else if (content instanceof Y.ContentBinary) {
     into.items += BINARY_ITEMS;
     into.contentBytes += content.content.byteLength;
@@ -64,13 +68,14 @@ export function addStruct(into: Footprint, struct: Y.Item | Y.GC | Y.Skip): void
     if (typeof type.hookName === 'string') into.contentBytes += type.hookName.length * BYTES_PER_CHAR;
   } else if (content instanceof Y.ContentFormat) {
     into.contentBytes += content.key.length * BYTES_PER_CHAR;
-    addJsonValues(into, [content.value]);
+    return addJsonValues(into, [content.value]);
   } else if (content instanceof Y.ContentEmbed) {
-    addJsonValues(into, [content.embed]);
+    return addJsonValues(into, [content.embed]);
   } else if (content instanceof Y.ContentDoc) {
     into.items += SUBDOCUMENT_ITEMS;
     into.contentBytes += (content.doc?.guid.length ?? 0) * BYTES_PER_CHAR;
   }
+  return 0;
 }
 
 /** Adds a top-level type (an entry of `doc.share`), created by the first struct naming its key. */
@@ -80,14 +85,18 @@ export function addTopLevelType(into: Footprint): void {
 
 /**
  * Counts JSON values without recursion: a value nested thousands of levels deep (Yjs decodes it
- * recursively, up to what its stack allows) must not overflow ours.
+ * recursively, up to what its stack allows) must not overflow ours. Returns how deep they nest.
  */
-function addJsonValues(into: Footprint, values: readonly unknown[]): void {
+function addJsonValues(into: Footprint, values: readonly unknown[]): number {
   const stack: unknown[] = [...values];
+  const depths: number[] = values.map(() => 1);
   let count = 0;
+  let deepest = 0;
   while (stack.length > 0) {
     const value = stack.pop();
+    const depth = depths.pop()!;
     count++;
+    if (depth > deepest) deepest = depth;
     if (typeof value === 'string') {
       into.contentBytes += value.length * BYTES_PER_CHAR;
     } else if (typeof value === 'number' || typeof value === 'bigint') {
@@ -95,15 +104,20 @@ function addJsonValues(into: Footprint, values: readonly unknown[]): void {
     } else if (value instanceof Uint8Array) {
       into.contentBytes += value.byteLength;
     } else if (Array.isArray(value)) {
-      for (const element of value) stack.push(element);
+      for (const element of value) {
+        stack.push(element);
+        depths.push(depth + 1);
+      }
     } else if (value !== null && typeof value === 'object') {
       for (const [key, element] of Object.entries(value)) {
         into.contentBytes += key.length * BYTES_PER_CHAR;
         stack.push(element);
+        depths.push(depth + 1);
       }
     }
   }
   into.items += Math.ceil(count / JSON_VALUES_PER_ITEM);
+  return deepest;
 }
 
 /** The footprint of everything a document holds; as costly as encoding it, so done at load and checkpoint only. */

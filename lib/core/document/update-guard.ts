@@ -17,7 +17,8 @@ export type UpdateInspection = { readonly ok: true; readonly footprint: Footprin
  *   set);
  * - a struct refers only to earlier structs of its own client (Yjs assumes so and fails half-way
  *   through integrating otherwise);
- * - the shared types it creates nest at most `maxNestingDepth` levels deep.
+ * - the shared types it creates, and the JSON values it holds, nest at most `maxNestingDepth`
+ *   levels deep.
  * It also returns what the update adds to the document's footprint, counting only structs the
  * document does not have yet, so a client resending known data is not charged twice.
  */
@@ -49,7 +50,10 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, maxNestingDepth: n
         addTopLevelType(footprint);
       }
     }
-    if (struct.id.clock + struct.length > knownClock) addStruct(footprint, struct);
+    if (struct.id.clock + struct.length > knownClock) {
+      const valueDepth = addStruct(footprint, struct);
+      if (valueDepth > maxNestingDepth) return { ok: false, kind: 'nestingTooDeep', depth: valueDepth };
+    }
   }
   if (hasSharedType || doc.store.pendingStructs !== null) {
     const depth = deepestNewType(doc, structs, maxNestingDepth);

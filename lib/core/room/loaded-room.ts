@@ -219,6 +219,8 @@ export class LoadedRoom implements RoomReplica {
     const pending = pendingBytes(this.doc);
     if (pending > limits.maxPendingBytes) {
       dropPendingStructs(this.doc);
+      // What was dropped had been counted on arrival; recounting keeps the limits from leaking.
+      Object.assign(this.footprint, measureDocument(this.doc));
       this.logger.warn({ connection: connection.id, userId: connection.userId, pendingBytes: pending }, `closing connection: ${CloseReason.missingDependencies}`);
       connection.close(CloseCode.missingDependencies, CloseReason.missingDependencies);
     }
