@@ -14,7 +14,7 @@ export type CraftedContent =
   | { readonly kind: 'string'; readonly text: string }
   | { readonly kind: 'map' }
   | { readonly kind: 'array' }
-  | { readonly kind: 'any'; readonly values: readonly (string | number | boolean | null)[] };
+  | { readonly kind: 'any'; readonly values: readonly encoding.AnyEncodable[] };
 
 export interface CraftedItem {
   /** Neighbours at creation time; without either, `parent` says where the item goes. */
