@@ -23,12 +23,15 @@ export type UpdateInspection = { readonly ok: true; readonly footprint: Footprin
  * document does not have yet, so a client resending known data is not charged twice.
  */
 export function inspectUpdate(doc: Y.Doc, update: Uint8Array, maxNestingDepth: number): UpdateInspection {
-  let structs: (Y.Item | Y.GC | Y.Skip)[];
+  let decoded: ReturnType<typeof Y.decodeUpdate>;
   try {
-    structs = Y.decodeUpdate(update).structs;
+    decoded = Y.decodeUpdate(update);
   } catch (cause) {
     return { ok: false, kind: 'malformed', cause };
   }
+  const structs = decoded.structs;
+  const emptyRange = emptyDeleteRange(decoded.ds);
+  if (emptyRange) return { ok: false, kind: 'malformed', cause: new Error(`deletes an empty range at ${emptyRange}`) };
   const footprint = emptyFootprint();
   let hasSharedType = false;
   let client = -1;
@@ -42,6 +45,9 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, maxNestingDepth: n
     if (struct instanceof Y.Item) {
       const reference = laterReferenceOfOwnClient(struct);
       if (reference) return { ok: false, kind: 'malformed', cause: new Error(`struct ${client}:${struct.id.clock} refers to ${reference}, which it cannot have seen`) };
+      if (struct.id.clock < knownClock && struct.id.clock + struct.length > knownClock && !continuesKnownStruct(doc, struct, knownClock)) {
+        return { ok: false, kind: 'malformed', cause: new Error(`struct ${client}:${struct.id.clock} overlaps a different known struct`) };
+      }
       if (struct.content instanceof Y.ContentType) hasSharedType = true;
       // A decoded struct names a top-level parent by its key; Yjs creates that type on decoding.
       const parent = struct.parent as unknown;
@@ -60,6 +66,34 @@ export function inspectUpdate(doc: Y.Doc, update: Uint8Array, maxNestingDepth: n
     if (depth > maxNestingDepth) return { ok: false, kind: 'nestingTooDeep', depth };
   }
   return { ok: true, footprint };
+}
+
+/** A delete range of length 0: Yjs cannot encode it again, and fails half-way through the update. */
+function emptyDeleteRange(ds: ReturnType<typeof Y.decodeUpdate>['ds']): string | null {
+  for (const [client, ranges] of ds.clients) {
+    for (const range of ranges) if (range.len <= 0) return `${client}:${range.clock}`;
+  }
+  return null;
+}
+
+/**
+ * A struct whose start the document already has is integrated from the first unknown clock on,
+ * as the continuation of the known struct before it (a client may resend merged updates). Yjs
+ * takes that on trust; a struct that is in fact a different one (another parent, another kind of
+ * content) breaks the integration half-way.
+ */
+function continuesKnownStruct(doc: Y.Doc, struct: Y.Item, knownClock: number): boolean {
+  const known = Y.getItem(doc.store, Y.createID(struct.id.client, knownClock - 1));
+  if (!(known instanceof Y.Item) || known.content.constructor !== struct.content.constructor) return false;
+  const parent = struct.parent as unknown;
+  if (typeof parent === 'string') return doc.share.get(parent) === known.parent && struct.parentSub === known.parentSub;
+  if (parent instanceof Y.ID) {
+    const knownParent = known.parent as unknown;
+    return knownParent instanceof Y.AbstractType && knownParent._item !== null && Y.compareIDs(knownParent._item.id, parent) && struct.parentSub === known.parentSub;
+  }
+  // Placed by its neighbours: the known struct must be where the start of this one was placed.
+  const start = Y.getItem(doc.store, struct.id);
+  return start instanceof Y.Item && Y.compareIDs(start.id.clock === struct.id.clock ? start.origin : Y.createID(struct.id.client, struct.id.clock - 1), struct.origin) && start.parent === known.parent;
 }
 
 /** A reference a client cannot have made: to its own struct at the same or a later clock. */
