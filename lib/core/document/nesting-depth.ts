@@ -19,9 +19,10 @@ export function deepestNewType(doc: Y.Doc, structs: readonly Struct[], limit: nu
   const types = structs.filter(isSharedType);
   const pending = doc.store.pendingStructs;
   let all = structs;
-  if (pending !== null) {
-    all = [...structs, ...Y.decodeUpdateV2(pending.update).structs];
-    types.push(...all.slice(structs.length).filter(isSharedType));
+  if (pending !== null && (types.length > 0 || mayResolve(structs, pending.missing))) {
+    const held = decodedPending(pending.update);
+    all = [...structs, ...held];
+    types.push(...held.filter(isSharedType));
   }
   if (types.length === 0) return 0;
   const resolver = new DepthResolver(doc, all, limit);
@@ -31,6 +32,23 @@ export function deepestNewType(doc: Y.Doc, structs: readonly Struct[], limit: nu
     if (deepest > limit) break;
   }
   return deepest;
+}
+
+/** Pending structs decoded once per pending state, not once per update that arrives meanwhile. */
+const pendingStructsByUpdate = new WeakMap<Uint8Array, Struct[]>();
+
+function decodedPending(update: Uint8Array): Struct[] {
+  let structs = pendingStructsByUpdate.get(update);
+  if (!structs) {
+    structs = Y.decodeUpdateV2(update).structs;
+    pendingStructsByUpdate.set(update, structs);
+  }
+  return structs;
+}
+
+/** Whether `structs` hold a struct of a client the pending structs wait for (so they may integrate now). */
+function mayResolve(structs: readonly Struct[], missing: Map<number, number>): boolean {
+  return structs.some((struct) => missing.has(struct.id.client));
 }
 
 function isSharedType(struct: Struct): struct is Y.Item {

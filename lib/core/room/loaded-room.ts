@@ -130,7 +130,8 @@ export class LoadedRoom implements RoomReplica {
   removeConnection(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
     const removal = this.presence.removeOwner(connection.id);
-    if (removal) {
+    // A room given up as damaged has left the cluster already: nobody is left to tell.
+    if (removal && !this.unloaded) {
       this.broadcast(awarenessFrame(removal), null);
       this.membership?.publishAwareness(removal);
     }
