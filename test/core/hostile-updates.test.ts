@@ -95,6 +95,24 @@ describe('hostile document updates', () => {
       accepted.socket.close();
     });
 
+    it('counts a chain that waits for its parent once the parent arrives, and refuses the update that would complete it too deep', async () => {
+      const server = await start({ limits: { maxNestingDepth: 40 } });
+      const [writer, bystander] = await pair(clients, server, 'pieces');
+      const sender = await rawClient(`${server.url}/pieces`);
+      // 30 nested maps under a map (client 21, clock 14) the server does not have yet: held back, 30 levels deep at least.
+      const chain: CraftedItem[] = Array.from({ length: 30 }, (_, i) => ({ parent: { type: i === 0 ? { client: 21, clock: 14 } : { client: 20, clock: i - 1 } }, parentSub: 'c', content: { kind: 'map' } }));
+      sender.socket.send(syncUpdateFrame(craftUpdate(20, 0, chain)));
+      await new Promise((resolve) => sender.socket.once('pong', resolve).ping());
+      assert.equal(sender.socket.readyState, sender.socket.OPEN, 'a chain within the limit may wait for its parent');
+      // 15 nested maps whose deepest is that parent: together 45 levels.
+      const completing = await rawClient(`${server.url}/pieces`);
+      completing.socket.send(syncUpdateFrame(nestedMapsUpdate(21, 15)));
+      assert.equal((await completing.closed).code, CloseCode.nestingTooDeep);
+      assert.equal(bystander.doc.share.has('nested'), false, 'nothing was relayed');
+      await assertStillRelays(writer, bystander);
+      sender.socket.close();
+    });
+
     it('gives up a room whose transaction did not finish: 1011 to everyone, no checkpoint, reloaded from its journal', async () => {
       // The nesting limit is raised to let the attack through: what is tested is the detection behind it.
       const store = new RecordingStore();
