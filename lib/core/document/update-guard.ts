@@ -15,8 +15,9 @@ export type UpdateInspection = { readonly ok: true; readonly footprint: Footprin
  * - it decodes completely with Yjs' own decoder (which throws on malformed input without touching
  *   the document; `Y.applyUpdate` would have integrated the structs before reading a broken delete
  *   set);
- * - a struct refers only to earlier structs of its own client (Yjs assumes so and fails half-way
- *   through integrating otherwise);
+ * - a struct refers only to earlier structs of its own client, a struct that starts among known
+ *   clocks continues the known struct it overlaps, and no delete range is empty (Yjs assumes all
+ *   three and fails half-way through integrating otherwise);
  * - the shared types it creates, and the JSON values it holds, nest at most `maxNestingDepth`
  *   levels deep.
  * It also returns what the update adds to the document's footprint, counting only structs the
