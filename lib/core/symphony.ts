@@ -27,6 +27,7 @@ import { UnclaimedUpgrades } from './http/unclaimed-upgrades.js';
 import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-refusal.js';
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
+import { heapAboveLimit } from './room/heap-pressure.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo, ShutdownReport } from './types.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
@@ -245,7 +246,7 @@ export class Symphony {
     const loaded = await this.acquire(room);
     try {
       const refusal = loaded.applyHostUpdate(update, options.reason);
-      if (refusal) throw new UpdateRejectedError(room, refusal.code, `update refused for room "${room}": ${refusal.message}`, refusal.cause);
+      if (refusal) throw new UpdateRejectedError(room, refusal.code, `update refused for room "${room}": ${refusal.closeReason}`, refusal.details.err);
     } finally {
       loaded.unhold();
     }
@@ -516,6 +517,10 @@ export class Symphony {
       });
       if ('refusal' in decision) return this.refuse(request, socket, head, decision.refusal);
       if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
+      if (!this.loadedRooms.has(roomName) && heapAboveLimit(limits.maxHeapUsedPercent)) {
+        logger.warn({ room: roomName, heapUsed: process.memoryUsage().heapUsed }, 'connection refused: the heap is above limits.maxHeapUsedPercent, no new room is loaded');
+        return this.refuse(request, socket, head, { status: 503, message: 'server low on memory', headers: { 'Retry-After': '5' } });
+      }
       try {
         room = await this.acquireWithin(roomName, limits.roomLoadTimeoutMs);
       } catch (error) {

@@ -1,3 +1,4 @@
+import { typeToJSON } from '../core/document/to-json.js';
 import { InvalidRoomNameError } from '../core/errors.js';
 import { normalizeRoomName } from '../core/http/room-name.js';
 import type { MetadataStore, RoomRecord, SessionRecord } from './metadata/metadata-store.js';
@@ -86,7 +87,8 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     messagesOut: connection.messagesOut,
     droppedUpdates: connection.droppedUpdates,
   }));
-  const presence = [...symphony.presence(name)].map(([clientId, state]) => ({ clientId, state }));
+  // States are whatever clients sent: rendered depth-capped, so a deeply nested one cannot fail the view.
+  const presence = [...symphony.presence(name)].map(([clientId, state]) => ({ clientId, state: typeToJSON(state) }));
   // A session still open here has live message counts; the record has those of its last write.
   const counts = new Map(live.map((connection) => [connection.id, connection]));
   const recent = sessions.map((session) => {
