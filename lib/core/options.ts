@@ -8,6 +8,8 @@ import { FileStore } from './storage/file-store.js';
 import type { SymphonyHooks } from './types.js';
 import type { VersionStore } from './versions/version-store.js';
 import type { VersionRetentionRule } from './versions/version-types.js';
+import type { WebhookEndpoint } from './webhooks/webhook-types.js';
+import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookDeliveryOptions } from './webhooks/webhook-options.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
 export interface SymphonyLimits {
@@ -105,6 +107,14 @@ export interface SymphonyOptions extends SymphonyHooks {
   replicator?: RoomReplicator;
   /** Version history; see `VersionOptions` for defaults and reasons. */
   versions?: VersionOptions;
+  /**
+   * Receivers of signed webhook events (`room.loaded`, `document.updated`, `user.joined`, …; see the
+   * README): `[{ url, secret, events? }]`. The URL must be http(s), the secret at least 16 characters.
+   * @default [] (no webhooks)
+   */
+  webhooks?: WebhookEndpoint[];
+  /** Queue, retry and timing settings of webhook delivery; see `WebhookDeliveryOptions` for defaults and reasons. */
+  webhookDelivery?: WebhookDeliveryOptions;
 }
 
 export interface ResolvedOptions {
@@ -117,6 +127,7 @@ export interface ResolvedOptions {
   readonly nodeId: string;
   readonly replicator: RoomReplicator | null;
   readonly hooks: SymphonyHooks;
+  readonly webhooks: ResolvedWebhookOptions;
 }
 
 /** The limit each `SymphonyLimits` field takes when `options.limits` leaves it out (reasons at each field). */
@@ -144,6 +155,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
       throw new ConfigurationError(`"${hook}" must be a function`);
     }
   }
+  const webhooks = resolveWebhookOptions(options.webhooks, options.webhookDelivery);
   const logger = options.logger ?? createJsonLogger();
   return {
     path,
@@ -162,5 +174,6 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
       onConnect: options.onConnect,
       onDisconnect: options.onDisconnect,
     },
+    webhooks,
   };
 }

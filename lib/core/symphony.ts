@@ -16,6 +16,9 @@ import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
 import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhookEvents } from './webhooks/webhook-events.js';
+import type { WebhookStats, WebhookStatus } from './webhooks/webhook-types.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
@@ -27,6 +30,7 @@ export interface SymphonyStats extends Readonly<Counters> {
   /** CPU time of the process since start, in microseconds. */
   readonly cpu: NodeJS.CpuUsage;
   readonly accepting: boolean;
+  readonly webhooks: WebhookStats;
 }
 
 
@@ -50,6 +54,8 @@ export class Symphony {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closing: Promise<void> | null = null;
   private readonly started: Promise<void>;
+  private readonly webhookDispatcher: WebhookDispatcher;
+  private readonly webhookEvents: WebhookEvents | null = null;
 
   constructor(
     readonly httpServer: Server,
@@ -82,6 +88,11 @@ export class Symphony {
       }),
     );
     this.started.catch((error: unknown) => this.options.logger.error({ err: error }, 'cluster replicator failed to start'));
+    this.webhookDispatcher = new WebhookDispatcher(this.options.webhooks, this.options.logger);
+    if (this.options.webhooks.endpoints.length > 0) {
+      const host = { events: this.events, isWriter: (room: string) => this.isWriter(room), documentSummary: (room: string) => this.documentSummary(room) };
+      this.webhookEvents = new WebhookEvents(host, this.webhookDispatcher, this.options.webhooks.documentUpdatedIntervalMs, this.options.logger);
+    }
   }
 
   /** False once `close()` was called: the host's health route should then answer 503. */
@@ -239,6 +250,11 @@ export class Symphony {
     throw new Error('deleteRoom is not implemented yet');
   }
 
+  /** Webhooks: the endpoints (without their secrets), delivery totals and the recent deliveries, newest first. */
+  webhooks(): WebhookStatus {
+    return this.webhookDispatcher.status();
+  }
+
   /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
     return {
@@ -250,6 +266,7 @@ export class Symphony {
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
       accepting: this.accepting,
+      webhooks: this.webhookDispatcher.stats(),
     };
   }
 
@@ -277,6 +294,9 @@ export class Symphony {
         room.stopTimers();
       }
     }
+    // Before the store closes: a coalesced document.updated still waiting reads the saved state.
+    await this.webhookEvents?.close();
+    await this.webhookDispatcher.close();
     this.httpServer.off('upgrade', this.handleUpgrade);
     await this.options.replicator?.close();
     await this.options.store.close?.();
@@ -425,6 +445,14 @@ export class Symphony {
       throw error;
     }
     return room;
+  }
+
+  /** Size and state vector of a room's document for `document.updated`: from memory when loaded, else from the store. */
+  private async documentSummary(room: string): Promise<{ documentBytes: number; stateVector: Uint8Array } | null> {
+    const loaded = this.loadedRooms.get(room);
+    if (loaded && loaded.loading === null) return { documentBytes: loaded.info().documentBytes, stateVector: Y.encodeStateVector(loaded.doc) };
+    const state = await this.options.store.load(room);
+    return state === null ? null : { documentBytes: state.byteLength, stateVector: Y.encodeStateVectorFromUpdate(state) };
   }
 
   private runHook(name: string, hook: () => void | Promise<void>): void {
