@@ -11,7 +11,7 @@ import { AuthenticationError, ClosedError, InvalidRoomNameError, RoomLoadError }
 import { SymphonyEvents } from './events.js';
 import { rejectUpgrade } from './http/reject-upgrade.js';
 import { roomNameFromUrl, tokenFromUrl, validateRoomName } from './http/room-name.js';
-import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
@@ -98,6 +98,11 @@ export class Symphony {
   /** False once `close()` was called: the host's health route should then answer 503. */
   get accepting(): boolean {
     return this.state === 'running';
+  }
+
+  /** The resource limits in force (defaults applied), e.g. for an HTTP route that takes updates. */
+  get limits(): Readonly<Required<SymphonyLimits>> {
+    return this.options.limits;
   }
 
   /** Resolves when the replicator (cluster mode) has started; immediately on a single node. */
