@@ -47,7 +47,7 @@ export {
   type WebhookEventType,
   type WebhookStats,
   type WebhookStatus,
-} from './core/webhooks/webhook-types.js';
+} from './core/webhooks/webhook-wire-types.js';
 export {
   AuthenticationError,
   CheckpointError,

@@ -26,3 +26,19 @@ export async function getJson<T>(path: string, token: string, signal?: AbortSign
   }
   return (await response.json()) as T;
 }
+
+/**
+ * Sends a POST or DELETE to a path relative to the page, with an optional JSON body; resolves to
+ * the JSON answer (null for 204). A refusal throws with the server's `{ error }` message.
+ */
+export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, token: string, body?: unknown): Promise<T | null> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  if (response.status === 401) throw new UnauthorizedError();
+  if (!response.ok) {
+    const answer = (await response.json().catch(() => null)) as { error?: string } | null;
+    throw new Error(`${response.status} ${answer?.error ?? response.statusText}`);
+  }
+  return response.status === 204 ? null : ((await response.json()) as T);
+}

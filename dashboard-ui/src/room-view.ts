@@ -2,6 +2,12 @@ import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
 import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, roomState, shortId } from './format.js';
 import type { RoomDetails, RoomsEvent } from './types.js';
 
+/** A part of the drawer that follows the open room (versions, actions). */
+export interface RoomViewPart {
+  open(room: string): void;
+  close(): void;
+}
+
 /** Live changes reload the open room at most this often. */
 const RELOAD_INTERVAL_MS = 1_000;
 
@@ -23,6 +29,7 @@ export class RoomView {
     private readonly onError: (error: unknown) => void,
     /** The id of the node serving the page, once known: its row is marked. */
     private readonly thisNode: () => string | null,
+    private readonly parts: readonly RoomViewPart[] = [],
   ) {
     byId('rv-close').addEventListener('click', () => this.close());
     byId('rv-refresh').addEventListener('click', () => void this.loadDocument());
@@ -49,6 +56,7 @@ export class RoomView {
     byId('rv-cluster').hidden = true;
     byId('rv-holders').replaceChildren();
     this.documentView.replaceChildren(element('span', 'muted', 'Loading…'));
+    for (const part of this.parts) part.open(name);
     void this.loadDetails();
     void this.loadDocument();
   }
@@ -57,7 +65,13 @@ export class RoomView {
     if (this.name === null) return;
     this.name = null;
     this.drawer.hidden = true;
+    for (const part of this.parts) part.close();
     this.onClose();
+  }
+
+  /** Reloads the document, e.g. after a version was restored. */
+  refreshDocument(): void {
+    void this.loadDocument();
   }
 
   /** Reloads the details when a `rooms` event concerns the open room. */

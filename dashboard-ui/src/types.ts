@@ -1,4 +1,5 @@
 /** The API's answers as they arrive over the wire: dates are ISO strings. */
+import type { WebhookStats } from '../../lib/core/webhooks/webhook-wire-types.js';
 
 export interface RoomItem {
   name: string;
@@ -95,6 +96,7 @@ export interface Stats {
     dropped: number;
     lastError: string | null;
   };
+  webhooks: WebhookStats;
 }
 
 export interface Sample {
@@ -110,3 +112,16 @@ export interface RoomsEvent {
   updated: Pick<RoomItem, 'name' | 'loaded' | 'connections' | 'documentBytes' | 'lastActivityAt'>[];
   unloaded: string[];
 }
+
+/** A version as `GET /api/rooms/:room/versions` lists it. */
+export interface VersionItem {
+  id: string;
+  room: string;
+  createdAt: string;
+  kind: 'auto' | 'named';
+  name?: string;
+  createdBy?: string;
+  bytes: number;
+}
+
+export type { WebhookDeliveryRecord, WebhookStats, WebhookStatus } from '../../lib/core/webhooks/webhook-wire-types.js';

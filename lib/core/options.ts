@@ -8,7 +8,7 @@ import { FileStore } from './storage/file-store.js';
 import type { SymphonyHooks } from './types.js';
 import type { VersionStore } from './versions/version-store.js';
 import type { VersionRetentionRule } from './versions/version-types.js';
-import type { WebhookEndpoint } from './webhooks/webhook-types.js';
+import type { WebhookEndpoint } from './webhooks/webhook-wire-types.js';
 import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookDeliveryOptions } from './webhooks/webhook-options.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */

@@ -18,7 +18,7 @@ import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
 import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { WebhookEvents } from './webhooks/webhook-events.js';
-import type { WebhookStats, WebhookStatus } from './webhooks/webhook-types.js';
+import type { WebhookStats, WebhookStatus } from './webhooks/webhook-wire-types.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {

@@ -1,6 +1,6 @@
 import type { MetadataRecorder, MetadataRecorderStats } from './metadata/recorder.js';
 import type { Symphony } from '../core/symphony.js';
-import type { WebhookStats } from '../core/webhooks/webhook-types.js';
+import type { WebhookStats } from '../core/webhooks/webhook-wire-types.js';
 
 /** One point of the page's chart. */
 export interface DashboardSample {

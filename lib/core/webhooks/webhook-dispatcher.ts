@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { ResolvedWebhookEndpoint, ResolvedWebhookOptions } from './webhook-options.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
-import type { WebhookDeliveryRecord, WebhookDeliveryState, WebhookEvent, WebhookStats, WebhookStatus } from './webhook-types.js';
+import type { WebhookDeliveryRecord, WebhookDeliveryState, WebhookEvent, WebhookStats, WebhookStatus } from './webhook-wire-types.js';
 
 /** One event on its way to one endpoint. */
 interface Delivery {

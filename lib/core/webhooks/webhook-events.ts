@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SymphonyEventMap, SymphonyEvents } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { WebhookDispatcher } from './webhook-dispatcher.js';
-import type { WebhookEvent, WebhookEventData, WebhookEventType } from './webhook-types.js';
+import type { WebhookEvent, WebhookEventData, WebhookEventType } from './webhook-wire-types.js';
 
 /** What the webhook events need from the server besides its events. */
 export interface WebhookEventHost {

@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../errors.js';
 import { positiveInteger, urlWithScheme } from '../../util/config-checks.js';
-import { webhookEventTypes, type WebhookEndpoint, type WebhookEventType } from './webhook-types.js';
+import { webhookEventTypes, type WebhookEndpoint, type WebhookEventType } from './webhook-wire-types.js';
 
 /** Tuning of webhook delivery; every field has a default suited to a production receiver. */
 export interface WebhookDeliveryOptions {

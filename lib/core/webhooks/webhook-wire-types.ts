@@ -1,3 +1,4 @@
+/** Webhook events and delivery records as they travel: to receivers, and to the dashboard page, which imports these types. */
 /** The events a webhook can subscribe to, in the order the README lists them. */
 export const webhookEventTypes = [
   'room.loaded',
