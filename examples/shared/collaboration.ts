@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { attachSymphony, FileStore, isClusterConfigured, PostgresMetadataStore, type Logger, type Symphony } from '../../lib/index.js';
-import { dataDirectory } from './environment.js';
+import { dataDirectory, webhooksFromEnvironment } from './environment.js';
 
 export interface Collaboration {
   readonly symphony: Symphony;
@@ -20,7 +20,11 @@ export interface Collaboration {
 export async function attachCollaboration(server: Server, logger: Logger): Promise<Collaboration> {
   const cluster = isClusterConfigured() ? await (await import('../../lib/cluster/index.js')).clusterFromEnvironment({ logger }) : null;
   if (cluster) logger.info(cluster.summary, 'cluster mode');
-  const symphony = attachSymphony(server, { logger, ...(cluster ? cluster.options : { store: new FileStore({ directory: dataDirectory, logger }) }) });
+  const symphony = attachSymphony(server, {
+    logger,
+    webhooks: webhooksFromEnvironment(),
+    ...(cluster ? cluster.options : { store: new FileStore({ directory: dataDirectory, logger }) }),
+  });
   const adminToken = process.env.SYMPHONY_ADMIN_TOKEN || randomBytes(18).toString('base64url');
   if (!process.env.SYMPHONY_ADMIN_TOKEN) {
     logger.warn({ token: adminToken, dashboard: '/admin/' }, 'SYMPHONY_ADMIN_TOKEN is not set: the dashboard accepts this token until restart');
