@@ -84,3 +84,17 @@ export class UpdateRejectedError extends SymphonyError {
     this.status = code === 'SYMPHONY_ERR_MALFORMED_UPDATE' ? 400 : 413;
   }
 }
+
+/** The operation needs something this server was not given, e.g. a version store or a store that can delete rooms. */
+export class UnsupportedOperationError extends SymphonyError {
+  constructor(message: string, room?: string) {
+    super('SYMPHONY_ERR_UNSUPPORTED', message, { room });
+  }
+}
+
+/** An argument of a server API call is of the wrong type or out of range. */
+export class InvalidArgumentError extends SymphonyError {
+  constructor(message: string, room?: string) {
+    super('SYMPHONY_ERR_INVALID_ARGUMENT', message, { room });
+  }
+}

@@ -5,6 +5,10 @@ import { nonNegativeInteger, positiveInteger } from '../util/config-checks.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
+import { MemoryStore } from './storage/memory-store.js';
+import { FileVersionStore } from './versions/file-version-store.js';
+import { MemoryVersionStore } from './versions/memory-version-store.js';
+import { checkRetention, defaultVersionRetention } from './versions/retention.js';
 import type { SymphonyHooks } from './types.js';
 import type { VersionStore } from './versions/version-store.js';
 import type { VersionRetentionRule } from './versions/version-types.js';
@@ -128,6 +132,12 @@ export interface ResolvedOptions {
   readonly replicator: RoomReplicator | null;
   readonly hooks: SymphonyHooks;
   readonly webhooks: ResolvedWebhookOptions;
+  readonly versions: {
+    /** Null when version history is off (a document store with no version store beside it). */
+    readonly store: VersionStore | null;
+    readonly retention: readonly VersionRetentionRule[];
+    readonly automatic: boolean;
+  };
 }
 
 /** The limit each `SymphonyLimits` field takes when `options.limits` leaves it out (reasons at each field). */
@@ -157,9 +167,10 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   }
   const webhooks = resolveWebhookOptions(options.webhooks, options.webhookDelivery);
   const logger = options.logger ?? createJsonLogger();
+  const store = options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger });
   return {
     path,
-    store: options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger }),
+    store,
     checkpointIntervalMs,
     unloadGraceMs,
     limits,
@@ -175,5 +186,26 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
       onDisconnect: options.onDisconnect,
     },
     webhooks,
+    versions: resolveVersionOptions(options.versions, store),
   };
+}
+
+function resolveVersionOptions(options: VersionOptions = {}, store: DocumentStore): ResolvedOptions['versions'] {
+  if (options.automatic !== undefined && typeof options.automatic !== 'boolean') throw new ConfigurationError('"versions.automatic" must be a boolean');
+  const versionStore = options.store ?? defaultVersionStore(store);
+  if (versionStore !== null && (typeof versionStore !== 'object' || typeof versionStore.put !== 'function' || typeof versionStore.list !== 'function')) {
+    throw new ConfigurationError('"versions.store" must be a VersionStore');
+  }
+  return {
+    store: versionStore,
+    retention: options.retention === undefined ? defaultVersionRetention : checkRetention(options.retention),
+    automatic: options.automatic ?? true,
+  };
+}
+
+/** Versions live beside the documents; a store Symphony does not know has none unless one is given. */
+function defaultVersionStore(store: DocumentStore): VersionStore | null {
+  if (store instanceof FileStore) return new FileVersionStore({ directory: store.directory });
+  if (store instanceof MemoryStore) return new MemoryVersionStore();
+  return null;
 }

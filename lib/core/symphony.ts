@@ -7,7 +7,15 @@ import type { ClusterView } from './replicator.js';
 import { Connection } from './connection/connection.js';
 import { createCounters, type Counters } from './counters.js';
 import { documentToJSON } from './document/to-json.js';
-import { AuthenticationError, ClosedError, InvalidRoomNameError, RoomLoadError } from './errors.js';
+import {
+  AuthenticationError,
+  ClosedError,
+  InvalidArgumentError,
+  InvalidRoomNameError,
+  RoomLoadError,
+  UnsupportedOperationError,
+  UpdateRejectedError,
+} from './errors.js';
 import { SymphonyEvents } from './events.js';
 import { rejectUpgrade } from './http/reject-upgrade.js';
 import { roomNameFromUrl, tokenFromUrl, validateRoomName } from './http/room-name.js';
@@ -15,6 +23,8 @@ import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type Symphon
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
+import { applyRestorePlan, planRestore } from './versions/restore-content.js';
+import { VersionHistory } from './versions/version-history.js';
 import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { WebhookEvents } from './webhooks/webhook-events.js';
@@ -36,6 +46,15 @@ export interface SymphonyStats extends Readonly<Counters> {
 
 const anonymous: AuthResult = Object.freeze({ userId: 'anonymous' });
 
+/** Longest version name and `createdBy`, in characters: labels for lists, not documents. */
+const MAX_VERSION_LABEL_LENGTH = 256;
+
+function optionalLabel(name: string, value: unknown, room: string): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length > MAX_VERSION_LABEL_LENGTH)) {
+    throw new InvalidArgumentError(`"${name}" must be a string of at most ${MAX_VERSION_LABEL_LENGTH} characters`, room);
+  }
+}
+
 /**
  * A Symphony server attached to a host app's HTTP server. Create it with `attachSymphony`.
  */
@@ -56,6 +75,9 @@ export class Symphony {
   private readonly started: Promise<void>;
   private readonly webhookDispatcher: WebhookDispatcher;
   private readonly webhookEvents: WebhookEvents | null = null;
+  private readonly versions: VersionHistory | null;
+  /** Rooms being deleted: loading them waits until the deletion is done, so it never loads what is being deleted. */
+  private readonly deletions = new Map<string, Promise<boolean>>();
 
   constructor(
     readonly httpServer: Server,
@@ -64,6 +86,8 @@ export class Symphony {
     this.options = resolveOptions(options);
     this.nodeId = this.options.nodeId;
     this.path = this.options.path;
+    const { store: versionStore, retention } = this.options.versions;
+    this.versions = versionStore ? new VersionHistory(versionStore, retention, this.events, this.options.logger) : null;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.limits.maxMessageBytes,
@@ -84,7 +108,12 @@ export class Symphony {
           return loaded && loaded.loading === null ? Y.encodeStateAsUpdate(loaded.doc) : null;
         },
         loadedRooms: () => [...this.loadedRooms.keys()],
-        dropDeletedRoom: async () => undefined,
+        dropDeletedRoom: async (room) => {
+          const loaded = this.loadedRooms.get(room);
+          if (!loaded) return;
+          await loaded.loading?.catch(() => undefined);
+          await loaded.drop();
+        },
       }),
     );
     this.started.catch((error: unknown) => this.options.logger.error({ err: error }, 'cluster replicator failed to start'));
@@ -196,42 +225,64 @@ export class Symphony {
    * otherwise relays, journals and persists it like a client's (origin `{ kind: 'server', reason }`).
    */
   async applyUpdate(room: string, update: Uint8Array, options: { reason?: string } = {}): Promise<void> {
-    void room;
-    void update;
-    void options;
-    throw new Error('applyUpdate is not implemented yet');
+    if (this.state !== 'running') throw new ClosedError('apply an update');
+    validateRoomName(room, this.options.limits.maxRoomNameLength);
+    if (!(update instanceof Uint8Array)) throw new InvalidArgumentError('the update must be a Uint8Array', room);
+    const loaded = await this.acquire(room);
+    try {
+      const refusal = loaded.applyHostUpdate(update, options.reason);
+      if (refusal) throw new UpdateRejectedError(room, refusal.code, `update refused for room "${room}": ${refusal.message}`, refusal.cause);
+    } finally {
+      loaded.unhold();
+    }
   }
 
-  /** Rooms that exist in the document store, loaded here or not, in ascending order by name. */
+  /**
+   * Rooms that exist in the document store, loaded here or not, in ascending order by name (the
+   * store's `list`); `next` is the `after` of the following page, null on the last one. With a
+   * store that cannot list, the rooms loaded on this node.
+   */
   async storedRooms(options: { prefix?: string; after?: string; limit: number }): Promise<{ rooms: string[]; next: string | null }> {
-    void options;
-    throw new Error('storedRooms is not implemented yet');
+    const { prefix, after, limit } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('"limit" must be a positive integer');
+    const { store } = this.options;
+    const found = store.list
+      ? await store.list({ prefix, after, limit: limit + 1 })
+      : [...this.loadedRooms.keys()]
+          .filter((room) => (prefix === undefined || room.startsWith(prefix)) && (after === undefined || room > after))
+          .sort()
+          .slice(0, limit + 1);
+    const rooms = found.slice(0, limit);
+    return { rooms, next: found.length > limit ? rooms[rooms.length - 1] : null };
   }
 
   /** True when this node writes the room: always on a single node; in cluster mode, on the holder of its writer lease. */
   isWriter(room: string): boolean {
-    void room;
-    return true;
+    const loaded = this.loadedRooms.get(room);
+    if (loaded) return loaded.isWriter;
+    return this.options.replicator === null;
   }
 
-  /** Writes a version of the room's current state (loading the room if needed). */
+  /**
+   * Writes a named version of the room's current state, loaded or not (a room that does not
+   * exist gives a version of an empty document).
+   */
   async createVersion(room: string, options: CreateVersionOptions = {}): Promise<VersionInfo> {
-    void room;
-    void options;
-    throw new Error('createVersion is not implemented yet');
+    const versions = this.versionHistory(room);
+    optionalLabel('name', options.name, room);
+    optionalLabel('createdBy', options.createdBy, room);
+    const state = (await this.readState(room)) ?? Y.encodeStateAsUpdate(new Y.Doc());
+    return versions.create(room, state, 'named', { name: options.name, createdBy: options.createdBy });
   }
 
   /** The room's versions, newest first. */
   async listVersions(room: string): Promise<VersionInfo[]> {
-    void room;
-    throw new Error('listVersions is not implemented yet');
+    return this.versionHistory(room).list(room);
   }
 
   /** One version with its state, or null when the room has no such version. */
   async readVersion(room: string, id: string): Promise<StoredVersion | null> {
-    void room;
-    void id;
-    throw new Error('readVersion is not implemented yet');
+    return this.versionHistory(room).read(room, id);
   }
 
   /**
@@ -240,19 +291,68 @@ export class Symphony {
    * erased. Resolves to the version restored, or null when the room has no such version.
    */
   async restoreVersion(room: string, id: string, options: RestoreVersionOptions = {}): Promise<VersionInfo | null> {
-    void room;
-    void id;
-    void options;
-    throw new Error('restoreVersion is not implemented yet');
+    if (this.state !== 'running') throw new ClosedError('restore a version');
+    optionalLabel('restoredBy', options.restoredBy, room);
+    const version = await this.versionHistory(room).read(room, id);
+    if (!version) return null;
+    const scratch = new Y.Doc();
+    try {
+      Y.applyUpdate(scratch, version.state);
+      const loaded = await this.acquire(room);
+      try {
+        const plans = planRestore(loaded.doc, scratch);
+        loaded.applyServerChange(() => applyRestorePlan(plans), `restore ${id}`);
+      } finally {
+        loaded.unhold();
+      }
+    } finally {
+      scratch.destroy();
+    }
+    this.options.logger.info({ room, version: id, restoredBy: options.restoredBy }, 'version restored');
+    return version.info;
   }
 
   /**
    * Deletes a room: closes its connections with 4410 (every node in cluster mode), deletes its
    * document, journal and versions. The room is empty afterwards. Resolves to true if anything existed.
    */
-  async deleteRoom(room: string): Promise<boolean> {
-    void room;
-    throw new Error('deleteRoom is not implemented yet');
+  deleteRoom(room: string): Promise<boolean> {
+    if (this.state !== 'running') return Promise.reject(new ClosedError('delete a room'));
+    try {
+      validateRoomName(room, this.options.limits.maxRoomNameLength);
+      if (!this.options.store.delete) throw new UnsupportedOperationError('the document store cannot delete rooms (it has no "delete" method)', room);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let deletion = this.deletions.get(room);
+    if (!deletion) {
+      deletion = this.deleteEverywhere(room).finally(() => this.deletions.delete(room));
+      this.deletions.set(room, deletion);
+    }
+    return deletion;
+  }
+
+  private async deleteEverywhere(room: string): Promise<boolean> {
+    let existed = false;
+    const loaded = this.loadedRooms.get(room);
+    if (loaded) {
+      await loaded.loading?.catch(() => undefined);
+      await loaded.drop();
+      existed = true;
+    }
+    // Other nodes first: they unload without saving, so none of them writes the room back.
+    await this.options.replicator?.deleteRoom?.(room);
+    if (this.versions && (await this.versions.deleteAll(room))) existed = true;
+    if (await this.options.store.delete!(room)) existed = true;
+    this.options.logger.info({ room, existed }, 'room deleted');
+    this.events.emit('roomDeleted', { room });
+    return existed;
+  }
+
+  private versionHistory(room: string): VersionHistory {
+    validateRoomName(room, this.options.limits.maxRoomNameLength);
+    if (!this.versions) throw new UnsupportedOperationError('version history is off: the document store has no version store beside it (see the "versions.store" option)', room);
+    return this.versions;
   }
 
   /** Webhooks: the endpoints (without their secrets), delivery totals and the recent deliveries, newest first. */
@@ -365,6 +465,11 @@ export class Symphony {
       return rejectUpgrade(socket, 503, 'server shutting down');
     }
     this.wss.handleUpgrade(request, socket, head, (ws) => {
+      if (room.wasDeleted) {
+        room.unhold();
+        ws.close(CloseCode.roomDeleted, CloseReason.roomDeleted);
+        return;
+      }
       if (room.connections.size >= this.options.limits.maxConnectionsPerRoom) {
         room.unhold();
         this.counters.connectionsRejected++;
@@ -415,12 +520,23 @@ export class Symphony {
 
   /** The room, loaded once however many connections ask for it at the same time, and held until `unhold()`. */
   private async acquire(name: string): Promise<LoadedRoom> {
+    for (;;) {
+      const room = await this.acquireOnce(name);
+      if (!room.wasDeleted) return room;
+      // Deleted while we waited for it to load: the next one starts empty.
+      room.unhold();
+    }
+  }
+
+  private async acquireOnce(name: string): Promise<LoadedRoom> {
+    while (this.deletions.has(name)) await this.deletions.get(name)!.catch(() => undefined);
     let room = this.loadedRooms.get(name);
     if (!room) {
       const created = new LoadedRoom(name, {
         options: this.options,
         events: this.events,
         counters: this.counters,
+        versions: this.versions,
         onUnloaded: (unloaded) => {
           if (this.loadedRooms.get(unloaded.name) === unloaded) this.loadedRooms.delete(unloaded.name);
         },

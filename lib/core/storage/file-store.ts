@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as Y from 'yjs';
 import { ConfigurationError } from '../errors.js';
@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../logger.js';
 import type { DocumentStore } from './document-store.js';
 import { decodeRecords, encodeRecords } from './journal-records.js';
 import { roomFileName } from './room-file-name.js';
+import { hasRoomName, listRoomNames, recordRoomName } from './room-folders.js';
 
 /** Options of `FileStore`; only `directory` is required. */
 export interface FileStoreOptions {
@@ -53,6 +54,7 @@ const JOURNAL = /^journal-(\d+)\.log$/;
 const journalName = (generation: number) => `journal-${generation}.log`;
 
 interface RoomFiles {
+  readonly room: string;
   readonly directory: string;
   /** True once the room's folder exists: creating it again on every write would double the syscalls. */
   directoryExists: boolean;
@@ -102,7 +104,11 @@ export class FileStore implements DocumentStore {
     const files = await this.roomFilesOnceReady(room);
     return this.enqueue(files, async () => {
       const names = await readdirIfExists(files.directory);
-      if (names.length > 0) files.directoryExists = true;
+      if (names.length > 0) {
+        files.directoryExists = true;
+        // A folder from before room names were recorded: record it now, so `list` finds the room.
+        if (!hasRoomName(names)) await recordRoomName(files.directory, room);
+      }
       const generations = names
         .map((name) => JOURNAL.exec(name))
         .filter((match): match is RegExpExecArray => match !== null)
@@ -162,6 +168,28 @@ export class FileStore implements DocumentStore {
     if (files.pending.length === 0 && this.rooms.get(room) === files) this.rooms.delete(room);
   }
 
+  /** Deletes the room's folder: snapshot, journal and anything beside them. */
+  async delete(room: string): Promise<boolean> {
+    const files = await this.roomFilesOnceReady(room);
+    if (files.flushTimer) {
+      clearTimeout(files.flushTimer);
+      files.flushTimer = null;
+    }
+    files.pending = [];
+    return this.enqueue(files, async () => {
+      await this.closeJournal(files);
+      if (this.rooms.get(room) === files) this.rooms.delete(room);
+      const existed = (await readdirIfExists(files.directory)).length > 0;
+      await rm(files.directory, { recursive: true, force: true });
+      return existed;
+    });
+  }
+
+  /** Names of the stored rooms (see `DocumentStore.list`). */
+  list(options: { prefix?: string; after?: string; limit: number }): Promise<string[]> {
+    return listRoomNames(this.directory, options);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.rooms.keys()].map((room) => this.release(room)));
   }
@@ -215,6 +243,7 @@ export class FileStore implements DocumentStore {
   private async ensureDirectory(files: RoomFiles): Promise<void> {
     if (files.directoryExists) return;
     await mkdir(files.directory, { recursive: true });
+    await recordRoomName(files.directory, files.room);
     files.directoryExists = true;
   }
 
@@ -246,6 +275,7 @@ export class FileStore implements DocumentStore {
 
   private createRoomFiles(room: string): RoomFiles {
     const files: RoomFiles = {
+      room,
       directory: join(this.directory, roomFileName(room)),
       directoryExists: false,
       generation: 1,
