@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -133,6 +134,31 @@ for (const framework of frameworks) {
         assert.equal(response.body.code, 'payload_too_large');
         assert.equal(response.body.maxBytes, MAX_MESSAGE_BYTES);
         assert.equal(app.symphony.room('rest-big'), undefined, 'the room was not even loaded');
+      });
+
+      it('refuses a streamed body (no content-length) with 413 once it passes the limit, before the body ends', async () => {
+        const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const outgoing = httpRequest(`${app.origin}/admin/api/rooms/rest-streamed/update`, {
+            method: 'POST',
+            headers: { ...bearer(), 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+          });
+          outgoing.on('error', reject);
+          outgoing.on('response', (response) => {
+            let body = '';
+            response.setEncoding('utf8');
+            response.on('data', (text: string) => (body += text));
+            response.on('end', () => {
+              outgoing.destroy();
+              resolve({ status: response.statusCode ?? 0, body });
+            });
+          });
+          // More than the limit, and the body is never ended: only a server that refuses while
+          // the body streams can answer.
+          for (let sent = 0; sent <= MAX_MESSAGE_BYTES; sent += 4_096) outgoing.write(Buffer.alloc(4_096));
+        });
+        assert.equal(answer.status, 413);
+        assert.equal((JSON.parse(answer.body) as { code: string }).code, 'payload_too_large');
+        assert.equal(app.symphony.room('rest-streamed'), undefined);
       });
 
       it('refuses a body without application/octet-stream with 415, and an empty one with 400', async () => {
