@@ -96,7 +96,7 @@ export class Dashboard {
     try {
       return await this.route(request);
     } catch (error) {
-      if (error instanceof BadRequestError || (error instanceof SymphonyError && error.code === 'SYMPHONY_ERR_ROOM_NAME')) {
+      if (error instanceof BadRequestError || (error instanceof SymphonyError && (error.code === 'SYMPHONY_ERR_ROOM_NAME' || error.code === 'SYMPHONY_ERR_INVALID_ARGUMENT'))) {
         return failure(400, error.message);
       }
       if (error instanceof PayloadTooLargeError) {
@@ -104,6 +104,10 @@ export class Dashboard {
         return failure(413, error.message, { maxBytes: error.maxBytes }, { connection: 'close' });
       }
       if (error instanceof UnreadableBodyError) return failure(error.status, error.message);
+      if (error instanceof SymphonyError && error.code === 'SYMPHONY_ERR_UNSUPPORTED') {
+        // A configuration without the feature (version history without a version store): not a server fault.
+        return failure(501, error.message, error.room === undefined ? {} : { room: error.room });
+      }
       if (error instanceof SymphonyError && error.code === 'SYMPHONY_ERR_ROOM_LOAD') {
         return failure(503, error.message, { room: error.room });
       }

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { waitFor } from '../support/wait-for.js';
+import { WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
+import { TestCluster, type ClusterNode } from './support/cluster.js';
+
+const DOCUMENT_UPDATED_INTERVAL_MS = 500;
+
+describe('webhooks in cluster mode: two nodes share a room, the cluster sends each event once', function () {
+  this.timeout(60_000);
+  let cluster: TestCluster;
+  let receiver: WebhookReceiver;
+  let a: ClusterNode;
+  let b: ClusterNode;
+
+  before(async () => {
+    receiver = await WebhookReceiver.start();
+    cluster = await TestCluster.start();
+    [a, b] = await cluster.startNodes(2, {
+      TEST_WEBHOOK_URL: receiver.url,
+      TEST_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      TEST_DOCUMENT_UPDATED_INTERVAL_MS: String(DOCUMENT_UPDATED_INTERVAL_MS),
+    });
+  });
+
+  afterEach(function () {
+    cluster.clients.destroyAll();
+    if (this.currentTest?.state === 'failed' || process.env.TEST_SHOW_LOGS) console.error(cluster.logs());
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    await receiver?.close();
+  });
+
+  it('sends the room events from its writer only, and a user event from the node of the connection', async () => {
+    const room = 'hooked-board';
+    const first = cluster.connect(a, room);
+    await first.synced();
+    const second = cluster.connect(b, room);
+    await second.synced();
+    const text = first.doc.getText('text');
+    // Edits on one node for about four intervals: both nodes apply each of them.
+    for (let i = 0; i < 40; i++) {
+      text.insert(text.length, 'x');
+      await waitFor(() => second.doc.getText('text').length === i + 1, 'the edit reached the other node');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await waitFor(() => receiver.received.filter((r) => r.event.type === 'document.updated' && r.event.data.room === room).length >= 3, 'document.updated events', 10_000);
+
+    const ofRoom = (type: string) => receiver.received.filter((r) => r.event.type === type && r.event.data.room === room);
+    assert.ok(receiver.received.every((r) => r.verified), 'every request is signed');
+    assert.equal(new Set(receiver.received.map((r) => r.event.id)).size, receiver.received.length, 'no event is sent twice');
+    assert.equal(ofRoom('room.loaded').length, 1, 'room.loaded once, by the writer');
+    assert.equal(ofRoom('user.joined').length, 2, 'one user.joined per connection, from its node');
+    const updates = ofRoom('document.updated').map((r) => Date.parse(r.event.createdAt));
+    for (let i = 1; i < updates.length; i++) {
+      // Two nodes each sending would put two events within one interval.
+      assert.ok(updates[i] - updates[i - 1] >= DOCUMENT_UPDATED_INTERVAL_MS - 50, `document.updated ${updates[i] - updates[i - 1]} ms after the previous one`);
+    }
+  });
+});
