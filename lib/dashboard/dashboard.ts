@@ -13,6 +13,7 @@ import { DashboardPage } from './page.js';
 import { listRooms, parseRoomListParams } from './room-list.js';
 import { readRoomUpdate, writeRoomUpdate } from './document-routes.js';
 import { PayloadTooLargeError, UnreadableBodyError } from './request-body.js';
+import { isSameOriginOrNotBrowser } from './same-origin.js';
 import { decodeRoomName, roomDetails, roomDocument } from './room-routes.js';
 import { createRoomVersion, decodeVersionId, listRoomVersions, restoreRoomVersion, versionDocument } from './version-routes.js';
 import { StatsSampler, type DashboardStats } from './stats.js';
@@ -138,6 +139,9 @@ export class Dashboard {
     }
     if (!(await this.isAuthorized(request))) return unauthorized;
     if (path === '/metrics') return this.renderMetrics();
+    if (method !== 'GET' && method !== 'HEAD' && !isSameOriginOrNotBrowser(request.raw)) {
+      return failure(403, 'cross-site requests may not change documents', { code: 'cross_site_request' });
+    }
     const segments = path.split('/').slice(2);
     if (segments[0] === 'rooms' && segments.length >= 2) return this.routeRoom(request, decodeRoomName(segments[1]), segments.slice(2));
     if (method !== 'GET' && method !== 'HEAD') return segments.length === 1 && knownCollections.has(segments[0]) ? notAllowed(readOnly) : failure(404, 'not found');

@@ -50,6 +50,7 @@ export function json(status: number, body: unknown, headers: Record<string, stri
 const codesByStatus: Readonly<Record<number, string>> = {
   400: 'bad_request',
   401: 'unauthorized',
+  403: 'forbidden',
   404: 'not_found',
   405: 'method_not_allowed',
   413: 'payload_too_large',

@@ -169,6 +169,17 @@ for (const framework of frameworks) {
         assert.equal(empty.status, 400);
       });
 
+      it('refuses a write sent by a browser from another site with 403, and accepts one from the same origin', async () => {
+        const foreign = await postUpdate('rest-origin', textUpdate('forged')).set('origin', 'https://evil.example');
+        assert.equal(foreign.status, 403);
+        assert.equal(foreign.body.code, 'cross_site_request');
+        const crossSite = await api('post', '/api/rooms/rest-origin/versions').set('sec-fetch-site', 'cross-site');
+        assert.equal(crossSite.status, 403);
+        assert.equal(await app.symphony.readState('rest-origin'), null, 'nothing was written');
+        const own = await postUpdate('rest-origin', textUpdate('from the page')).set('origin', app.origin).set('sec-fetch-site', 'same-origin');
+        assert.equal(own.status, 204);
+      });
+
       it('answers 405 with the allowed methods to other methods', async () => {
         const response = await api('delete', '/api/rooms/rest-write/update');
         assert.equal(response.status, 405);
