@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
 import * as Y from 'yjs';
-import { attachSymphony, ConfigurationError, MemoryStore, signWebhook, silentLogger, verifyWebhook, type SymphonyOptions, type WebhookDeliveryOptions } from '../../lib/index.js';
+import { attachSymphony, ConfigurationError, MemoryStore, signWebhook, silentLogger, verifyWebhook, type SymphonyOptions, type WebhookDeliveryOptions, type WebhookEvent } from '../../lib/index.js';
 import { ClientPool } from '../support/clients.js';
 import { startSymphony, type RunningSymphony } from '../support/symphony-server.js';
 import { waitFor } from '../support/wait-for.js';
@@ -63,6 +65,39 @@ describe('webhooks', () => {
     it('accepts a header with a second signature, so secrets can rotate', () => {
       const header = `${signWebhook(body, 'the-previous-secret-000', now)},v1=${signWebhook(body, WEBHOOK_SECRET, now).split('v1=')[1]}`;
       assert.equal(verifyWebhook(body, header, WEBHOOK_SECRET, { nowSeconds: now }), true);
+    });
+  });
+
+  describe("the README's Express receiver", () => {
+    it('accepts Symphony\'s signed requests through express.raw() and verifyWebhook, and refuses a forged one', async () => {
+      const received: WebhookEvent[] = [];
+      const app = express();
+      app.post('/hooks/symphony', express.raw({ type: 'application/json' }), (request, response) => {
+        if (!verifyWebhook(request.body as Buffer, request.get('symphony-signature'), WEBHOOK_SECRET)) {
+          response.sendStatus(401);
+          return;
+        }
+        received.push(JSON.parse((request.body as Buffer).toString('utf8')) as WebhookEvent);
+        response.sendStatus(204);
+      });
+      const server = createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/symphony`;
+      const running = await startSymphony({ webhooks: [{ url, secret: WEBHOOK_SECRET, events: ['room.loaded'] }] });
+      try {
+        await running.symphony.change('express-receiver', (doc) => doc.getMap('m').set('k', 1));
+        await waitFor(() => running.symphony.webhooks().stats.delivered === 1, 'the receiver accepted the event');
+        assert.equal(received.length, 1);
+        assert.equal(received[0].data.room, 'express-receiver');
+        assert.equal(running.symphony.webhooks().deliveries[0].status, 204);
+        const body = JSON.stringify({ ...received[0], data: { room: 'someone-else' } });
+        const forged = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'symphony-signature': signWebhook(body, 'not-the-shared-secret') }, body });
+        assert.equal(forged.status, 401);
+      } finally {
+        await running.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
     });
   });
 
