@@ -178,23 +178,23 @@ describe('webhooks', () => {
 
       assert.ok(receiver.received.every((r) => r.verified), 'every request carries a valid signature');
       assert.equal(new Set(receiver.received.map((r) => r.event.id)).size, receiver.received.length, 'each event has its own id');
-      assert.equal(symphony.stats().webhooks.delivered, receiver.received.length);
+      await waitFor(() => symphony.stats().webhooks.delivered === receiver.received.length, 'every request counted as delivered');
     });
 
-    it('coalesces document.updated: one per room per interval, describing the state at its end', async () => {
+    it('coalesces document.updated: at most one per room per interval, the last describing the final state', async () => {
       const { url } = await start({}, { documentUpdatedIntervalMs: 400 });
       const client = clients.open(url, 'busy');
       await client.synced();
       const text = client.doc.getText('notes');
       for (let i = 0; i < 30; i++) text.insert(text.length, 'x');
-      const first = await receiver.next((r) => r.event.type === 'document.updated', 'first document.updated');
+      await receiver.next((r) => r.event.type === 'document.updated', 'first document.updated');
       for (let i = 0; i < 30; i++) text.insert(text.length, 'y');
-      await waitFor(() => receiver.ofType('document.updated').length === 2, 'second document.updated');
-      const [one, two] = receiver.ofType('document.updated');
-      assert.equal(one, first);
-      assert.ok(Date.parse(two.event.createdAt) - Date.parse(one.event.createdAt) >= 390, 'the second waits for the interval');
-      const finalVector = (two.event.data as { stateVector: string }).stateVector;
-      assert.deepEqual(new Uint8Array(Buffer.from(finalVector, 'base64')), Y.encodeStateVector(client.doc));
+      const finalVector = Buffer.from(Y.encodeStateVector(client.doc)).toString('base64');
+      await receiver.next((r) => (r.event.data as { stateVector?: string }).stateVector === finalVector, 'a document.updated with the final state');
+      const sent = receiver.ofType('document.updated').map((r) => Date.parse(r.event.createdAt));
+      // 60 updates, arriving over at most two intervals: two or three events, never two in one interval.
+      assert.ok(sent.length >= 2 && sent.length <= 3, `${sent.length} events`);
+      for (let i = 1; i < sent.length; i++) assert.ok(sent[i] - sent[i - 1] >= 390, `an event ${sent[i] - sent[i - 1]} ms after the previous one`);
     });
 
     it('sends only the event types an endpoint subscribed to', async () => {

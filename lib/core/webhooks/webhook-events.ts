@@ -102,9 +102,9 @@ export class WebhookEvents {
     return true;
   }
 
-  private emit<T extends WebhookEventType>(type: T, data: WebhookEventData[T]): void {
+  private emit<T extends WebhookEventType>(type: T, data: WebhookEventData[T], createdAt = new Date()): void {
     if (!this.dispatcher.wants(type)) return;
-    const event: WebhookEvent<T> = { id: `evt_${randomUUID()}`, type, createdAt: new Date().toISOString(), data };
+    const event: WebhookEvent<T> = { id: `evt_${randomUUID()}`, type, createdAt: createdAt.toISOString(), data };
     this.dispatcher.enqueue(event as WebhookEvent);
   }
 
@@ -124,11 +124,13 @@ export class WebhookEvents {
     clearTimeout(timer);
     this.pendingUpdates.delete(room);
     if (!this.isWriter(room) && !this.writtenHere.has(room)) return;
-    this.lastUpdateSentAt.set(room, Date.now());
+    // The interval counts from here, and the event is dated here: reading a stored document may take a while.
+    const sentAt = Date.now();
+    this.lastUpdateSentAt.set(room, sentAt);
     try {
       const summary = await this.host.documentSummary(room);
       if (summary === null) return;
-      this.emit('document.updated', { room, documentBytes: summary.documentBytes, stateVector: Buffer.from(summary.stateVector).toString('base64') });
+      this.emit('document.updated', { room, documentBytes: summary.documentBytes, stateVector: Buffer.from(summary.stateVector).toString('base64') }, new Date(sentAt));
     } catch (error) {
       this.logger.warn({ err: error, room }, 'document.updated not sent: the document could not be read');
     }
