@@ -16,6 +16,9 @@ export type {
   VersionRetentionRule,
 } from './core/versions/version-types.js';
 export type { VersionStore } from './core/versions/version-store.js';
+export { FileVersionStore } from './core/versions/file-version-store.js';
+export { MemoryVersionStore } from './core/versions/memory-version-store.js';
+export { defaultVersionRetention } from './core/versions/retention.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,
@@ -53,9 +56,11 @@ export {
   CheckpointError,
   ClosedError,
   ConfigurationError,
+  InvalidArgumentError,
   InvalidRoomNameError,
   RoomLoadError,
   SymphonyError,
+  UnsupportedOperationError,
   UpdateRejectedError,
   type UpdateRejectionCode,
 } from './core/errors.js';

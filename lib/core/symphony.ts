@@ -403,6 +403,8 @@ export class Symphony {
     await this.webhookEvents?.close();
     await this.webhookDispatcher.close();
     this.httpServer.off('upgrade', this.handleUpgrade);
+    // Rooms that were unloading on their own may still be writing a version.
+    await this.versions?.idle();
     await this.options.replicator?.close();
     await this.options.store.close?.();
     this.wss.close();

@@ -53,7 +53,9 @@ describe('persistence', () => {
       clients.destroyAll();
       await waitFor(() => server.symphony.room('short-visit') === undefined, 'the room is unloaded');
       const [folder] = await readdir(dataDirectory);
-      assert.deepEqual(await readdir(join(dataDirectory, folder)), ['snapshot.bin'], 'the journal was compacted into the snapshot');
+      const files = await readdir(join(dataDirectory, folder));
+      assert.ok(files.includes('snapshot.bin'));
+      assert.deepEqual(files.filter((name) => name.startsWith('journal-')), [], 'the journal was compacted into the snapshot');
     } finally {
       await server.close();
     }

@@ -1,7 +1,8 @@
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NoSuchKey, NotFound, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ConfigurationError } from '../../core/errors.js';
 import type { DocumentStore } from '../../core/storage/document-store.js';
 import { roomFileName } from '../../core/storage/room-file-name.js';
+import { listKeys } from './s3-keys.js';
 
 /** Options of `S3Store`; only `bucket` is required. */
 export interface S3StoreOptions {
@@ -42,6 +43,8 @@ export class S3Store implements DocumentStore {
   readonly prefix: string;
   readonly client: S3Client;
   private readonly ownsClient: boolean;
+  /** Room names by key, read from the objects' metadata: a key always names the same room, so they never go stale. */
+  private readonly roomNames = new Map<string, string>();
 
   constructor(options: S3StoreOptions) {
     if (!options || typeof options.bucket !== 'string' || options.bucket.length < 3) {
@@ -79,6 +82,54 @@ export class S3Store implements DocumentStore {
         Metadata: { room: encodeURIComponent(room) },
       }),
     );
+  }
+
+  async delete(room: string): Promise<boolean> {
+    const Key = this.key(room);
+    let existed = true;
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+    } catch (error) {
+      if (!(error instanceof NotFound || error instanceof NoSuchKey)) throw error;
+      existed = false;
+    }
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+    return existed;
+  }
+
+  /**
+   * Names of stored rooms (see `DocumentStore.list`): one ListObjectsV2 narrowed by the readable
+   * part of the key, and the room name of each key not seen before from its metadata.
+   */
+  async list(options: { prefix?: string; after?: string; limit: number }): Promise<string[]> {
+    const { prefix = '', after, limit } = options;
+    // The readable part of a key is a prefix-preserving rewrite of the name: without the hash, it narrows the listing.
+    const readablePrefix = roomFileName(prefix).slice(0, -33);
+    const keys = (await listKeys(this.client, this.bucket, this.prefix + readablePrefix))
+      .map(({ key }) => key)
+      .filter((key) => key.endsWith('.ydoc') && !key.slice(this.prefix.length).includes('/'));
+    const names = await Promise.all(keys.map((key) => this.roomOf(key)));
+    return names
+      .filter((name): name is string => name !== null && name.startsWith(prefix) && (after === undefined || name > after))
+      .sort()
+      .slice(0, limit);
+  }
+
+  private async roomOf(key: string): Promise<string | null> {
+    const known = this.roomNames.get(key);
+    if (known !== undefined) return known;
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const encoded = head.Metadata?.room;
+      if (encoded === undefined) return null;
+      const room = decodeURIComponent(encoded);
+      this.roomNames.set(key, room);
+      return room;
+    } catch (error) {
+      // Deleted between the listing and the read.
+      if (error instanceof NotFound || error instanceof NoSuchKey) return null;
+      throw error;
+    }
   }
 
   async close(): Promise<void> {

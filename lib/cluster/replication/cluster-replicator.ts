@@ -50,12 +50,22 @@ export interface ClusterReplicatorOptions {
    */
   leaseDurationMs?: number;
   /**
+   * How long `symphony.deleteRoom` waits for the other holders of the room to drop it, in
+   * milliseconds, before it deletes the stored state anyway. Dropping takes a pub/sub message and
+   * a registry write, well under a second; a holder silent for longer is dead or cut off.
+   * @default 10_000
+   */
+  deleteTimeoutMs?: number;
+  /**
    * Fault injection for tests: return true to drop an incoming channel message as if Redis pub/sub
    * had lost it.
    * @default none
    */
   dropIncoming?: (room: string, message: BusMessage) => boolean;
 }
+
+/** How often `deleteRoom` repeats its message and looks for holders that still have the room. */
+const DELETE_POLL_INTERVAL_MS = 100;
 
 /** Lease renewals and registrations in flight at once, so a node with many rooms does not burst. */
 const HEARTBEAT_CONCURRENCY = 16;
@@ -87,6 +97,7 @@ export class ClusterReplicator implements RoomReplicator {
   private readonly syncIntervalMs: number;
   private readonly leaseRenewalIntervalMs: number;
   private readonly leaseDurationMs: number;
+  private readonly deleteTimeoutMs: number;
   private readonly dropIncoming: ClusterReplicatorOptions['dropIncoming'];
   private node: ReplicatorNode | null = null;
   private logger: Logger | null = null;
@@ -117,6 +128,7 @@ export class ClusterReplicator implements RoomReplicator {
       throw new ConfigurationError(`"leaseDurationMs" (${this.leaseDurationMs}) must be at least twice "leaseRenewalIntervalMs" (${this.leaseRenewalIntervalMs})`);
     }
     this.dropIncoming = options.dropIncoming;
+    this.deleteTimeoutMs = positiveInteger('deleteTimeoutMs', options.deleteTimeoutMs ?? 10_000);
   }
 
   async start(node: ReplicatorNode): Promise<void> {
@@ -169,6 +181,9 @@ export class ClusterReplicator implements RoomReplicator {
       syncIntervalMs: this.syncIntervalMs,
       leaseDurationMs: this.leaseDurationMs,
       onLeft: (left, unsent) => this.forget(left, unsent),
+      onDeleted: (deleted) => {
+        node.dropDeletedRoom(deleted).catch((error: unknown) => logger.error({ room: deleted, err: error }, 'dropping a deleted room failed'));
+      },
     });
     this.links.set(room, link);
     try {
@@ -201,6 +216,27 @@ export class ClusterReplicator implements RoomReplicator {
       if (this.links.get(room) === link) this.links.delete(room);
       this.bus.unsubscribe(room).catch(() => undefined);
       throw error;
+    }
+  }
+
+  /**
+   * Tells every holder of the room to drop it (close its connections with 4410, unload without
+   * saving), repeating the message until the registry lists no holder, so a lost pub/sub message
+   * cannot leave a node that writes the room back. Gives up after `deleteTimeoutMs` with a warning:
+   * a holder that never answers is dead, and its registry entry goes stale.
+   */
+  async deleteRoom(room: string): Promise<void> {
+    const { node, logger } = this.started();
+    const deadline = Date.now() + this.deleteTimeoutMs;
+    for (;;) {
+      await this.bus.publish(room, { kind: 'deleted', nodeId: node.nodeId });
+      const holders = (await this.registry.lookup(room)).holders.filter((holder) => holder.nodeId !== node.nodeId);
+      if (holders.length === 0) return;
+      if (Date.now() > deadline) {
+        logger.warn({ room, holders: holders.map((holder) => holder.nodeId) }, 'deleting a room: some holders did not drop it in time');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, DELETE_POLL_INTERVAL_MS));
     }
   }
 

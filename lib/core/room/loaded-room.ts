@@ -491,6 +491,8 @@ export class LoadedRoom implements RoomReplica {
       return done;
     });
     await Promise.all(closed);
+    // A checkpoint already writing must finish before the stored document is deleted, or it would write it back.
+    await this.checkpointChain;
     await this.versionWrites;
     try {
       await this.membership?.leave();

@@ -7,6 +7,8 @@ import type { CreateVersionOptions, StoredVersion, VersionInfo, VersionRetention
 
 /** Writes, lists, reads and thins the versions of every room, over a `VersionStore`. */
 export class VersionHistory {
+  private readonly inFlight = new Set<Promise<VersionInfo>>();
+
   constructor(
     readonly store: VersionStore,
     private readonly retention: readonly VersionRetentionRule[],
@@ -18,7 +20,20 @@ export class VersionHistory {
    * Writes a version of `state`. An automatic one is followed by a thinning of the room's
    * automatic versions; a thinning that fails is logged and done again after the next one.
    */
-  async create(room: string, state: Uint8Array, kind: VersionInfo['kind'], options: CreateVersionOptions = {}): Promise<VersionInfo> {
+  create(room: string, state: Uint8Array, kind: VersionInfo['kind'], options: CreateVersionOptions = {}): Promise<VersionInfo> {
+    const write = this.write(room, state, kind, options);
+    this.inFlight.add(write);
+    const forget = () => this.inFlight.delete(write);
+    write.then(forget, forget);
+    return write;
+  }
+
+  /** Resolves once every version write started so far is done (shutdown waits for it before the store closes). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async write(room: string, state: Uint8Array, kind: VersionInfo['kind'], options: CreateVersionOptions): Promise<VersionInfo> {
     const createdAt = new Date();
     const info: VersionInfo = {
       id: createVersionId(createdAt),

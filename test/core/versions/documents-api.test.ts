@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import * as Y from 'yjs';
 import { CloseCode, FileStore, silentLogger, UpdateRejectedError } from '../../../lib/index.js';
 import { syncUpdateFrame } from '../../../lib/core/protocol/frames.js';
@@ -92,7 +93,7 @@ describe('the documents API: restore, delete, apply and read updates, stored roo
 
     undo.undo();
     await waitFor(() => bob.doc.getMap('meta').get('status') === 'review', 'undoing the restore reaches bob');
-    await waitFor(async () => JSON.stringify(await symphony.toJSON('story')) === JSON.stringify(beforeRestore), 'the server is back to the edits');
+    await waitFor(async () => isDeepStrictEqual(await symphony.toJSON('story'), beforeRestore), 'the server is back to the edits');
     undo.destroy();
     assert.equal(await symphony.restoreVersion('story', '000000000-00000000'), null);
   });
@@ -130,7 +131,7 @@ describe('the documents API: restore, delete, apply and read updates, stored roo
   });
 
   it('applies an update from host code like a client’s: relayed, persisted, and refused for what a client is refused for', async () => {
-    const { symphony, url } = await start({ limits: { maxDocumentBytes: 2_000 } });
+    const { symphony, url } = await start({ limits: { maxDocumentBytes: 2_000, maxMessageBytes: 8_000 } });
     const alice = clients.open(url, 'api');
     await alice.synced();
     const seen: string[] = [];
@@ -154,10 +155,18 @@ describe('the documents API: restore, delete, apply and read updates, stored roo
       assert.equal(error.status, 413);
       return true;
     });
+    const hugest = updateOf((doc) => doc.getText('t').insert(0, 'x'.repeat(10_000)));
+    await assert.rejects(symphony.applyUpdate('api', hugest), (error: unknown) => {
+      assert.ok(error instanceof UpdateRejectedError);
+      assert.equal(error.code, 'SYMPHONY_ERR_UPDATE_TOO_LARGE');
+      assert.equal(error.status, 413);
+      return true;
+    });
     // The same bytes from a client close that client, with the codes the README documents.
     for (const [update, code] of [
       [malformed, CloseCode.protocolError],
       [huge, CloseCode.documentTooLarge],
+      [hugest, CloseCode.messageTooBig],
     ] as const) {
       const raw = await rawClient(`${url}/api`);
       raw.socket.send(syncUpdateFrame(update));
