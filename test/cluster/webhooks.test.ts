@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../support/wait-for.js';
 import { WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
+import { bearer, TOKEN } from '../dashboard/support.js';
 import { TestCluster, type ClusterNode } from './support/cluster.js';
 
 const DOCUMENT_UPDATED_INTERVAL_MS = 500;
@@ -19,6 +20,7 @@ describe('webhooks in cluster mode: two nodes share a room, the cluster sends ea
       TEST_WEBHOOK_URL: receiver.url,
       TEST_WEBHOOK_SECRET: WEBHOOK_SECRET,
       TEST_DOCUMENT_UPDATED_INTERVAL_MS: String(DOCUMENT_UPDATED_INTERVAL_MS),
+      TEST_DASHBOARD_TOKEN: TOKEN,
     });
   });
 
@@ -32,7 +34,7 @@ describe('webhooks in cluster mode: two nodes share a room, the cluster sends ea
     await receiver?.close();
   });
 
-  it('sends the room events from its writer only, and a user event from the node of the connection', async () => {
+  it('sends a room\'s shared events from its writer only, the others from the one node where they happen', async () => {
     const room = 'hooked-board';
     const first = cluster.connect(a, room);
     await first.synced();
@@ -47,11 +49,29 @@ describe('webhooks in cluster mode: two nodes share a room, the cluster sends ea
     }
     await waitFor(() => receiver.received.filter((r) => r.event.type === 'document.updated' && r.event.data.room === room).length >= 3, 'document.updated events', 10_000);
 
+    // A named version, asked of the node that does not write the room: it is written (and announced) once.
+    const details = (await (await fetch(`${a.url}/admin/api/rooms/${room}`, { headers: bearer() })).json()) as { writer: string | null };
+    const replica = [a, b].find((node) => node.name !== details.writer) as ClusterNode;
+    const response = await fetch(`${replica.url}/admin/api/rooms/${room}/versions`, {
+      method: 'POST',
+      headers: { ...bearer(), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'asked of a replica' }),
+    });
+    assert.equal(response.status, 201, await response.clone().text());
+    await receiver.next((r) => r.event.type === 'version.created' && r.event.data.room === room, 'version.created');
+
     const ofRoom = (type: string) => receiver.received.filter((r) => r.event.type === type && r.event.data.room === room);
     assert.ok(receiver.received.every((r) => r.verified), 'every request is signed');
     assert.equal(new Set(receiver.received.map((r) => r.event.id)).size, receiver.received.length, 'no event is sent twice');
     assert.equal(ofRoom('room.loaded').length, 1, 'room.loaded once, by the writer');
+    assert.equal(ofRoom('version.created').length, 1, 'version.created once');
     assert.equal(ofRoom('user.joined').length, 2, 'one user.joined per connection, from its node');
+    first.provider.shouldConnect = false;
+    second.provider.shouldConnect = false;
+    const deleted = await fetch(`${b.url}/admin/api/rooms/${room}`, { method: 'DELETE', headers: bearer() });
+    assert.equal(deleted.status, 204);
+    await receiver.next((r) => r.event.type === 'room.deleted' && r.event.data.room === room, 'room.deleted');
+    assert.equal(ofRoom('room.deleted').length, 1, 'room.deleted once, from the node that deleted it');
     const updates = ofRoom('document.updated').map((r) => Date.parse(r.event.createdAt));
     for (let i = 1; i < updates.length; i++) {
       // Two nodes each sending would put two events within one interval.

@@ -14,10 +14,13 @@ export interface WebhookEventHost {
 }
 
 /**
- * Turns `symphony.events` into webhook events and hands them to the dispatcher. A room's events are
- * sent by its writer only, so a cluster sends each once; `user.joined` and `user.left` are sent by
- * the node that holds the connection, which is one node too. `document.updated` is coalesced per
- * room: at most one per `documentUpdatedIntervalMs`, describing the document at the end of it.
+ * Turns `symphony.events` into webhook events and hands them to the dispatcher, each from one node
+ * of a cluster: what every holder of a room sees (`room.loaded`, `room.unloaded`,
+ * `document.updated`, `document.stored`) is sent by the room's writer only; what happens on one
+ * node is sent by that node (`user.joined` and `user.left` by the node of the connection,
+ * `version.created` by the node that wrote the version, `room.deleted` by the node that deleted
+ * the room). `document.updated` is coalesced per room: at most one per
+ * `documentUpdatedIntervalMs`, describing the document at the end of it.
  */
 export class WebhookEvents {
   private readonly unsubscribes: (() => void)[] = [];
@@ -58,7 +61,6 @@ export class WebhookEvents {
       this.emit('user.left', { room: connection.room, userId: connection.userId, connectionId: connection.id, code: close.code, reason: close.reason });
     });
     this.on('versionCreated', (version) => {
-      if (!this.isWriter(version.room)) return;
       this.emit('version.created', {
         room: version.room,
         versionId: version.id,
