@@ -100,6 +100,6 @@ describe('the dashboard in cluster mode: two nodes, one Redis, S3 and DynamoDB',
   it('refuses the cluster view without the admin token', async () => {
     const response = await fetch(`${a.url}/admin/api/cluster`);
     assert.equal(response.status, 401);
-    assert.deepEqual(await response.json(), { error: 'unauthorized' });
+    assert.deepEqual(await response.json(), { error: 'unauthorized', code: 'unauthorized' });
   });
 });
