@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ClientPool } from '../support/clients.js';
 import { startExample, type ExampleProcess } from '../support/example-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN_TOKEN = 'examples-test-admin-token';
 
@@ -12,16 +13,24 @@ for (const name of ['express', 'koa'] as const) {
   describe(`the ${name} example`, () => {
     let example: ExampleProcess;
     let dataDirectory: string;
+    let receiver: WebhookReceiver;
     const clients = new ClientPool();
 
     before(async () => {
       dataDirectory = await mkdtemp(join(tmpdir(), `symphony-${name}-`));
-      example = await startExample(name, { SYMPHONY_DATA_DIR: dataDirectory, SYMPHONY_ADMIN_TOKEN: ADMIN_TOKEN });
+      receiver = await WebhookReceiver.start();
+      example = await startExample(name, {
+        SYMPHONY_DATA_DIR: dataDirectory,
+        SYMPHONY_ADMIN_TOKEN: ADMIN_TOKEN,
+        SYMPHONY_WEBHOOK_URL: receiver.url,
+        SYMPHONY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      });
     });
 
     after(async () => {
       clients.destroyAll();
       await example.stop();
+      await receiver.close();
       await rm(dataDirectory, { recursive: true, force: true });
     });
 
@@ -49,6 +58,13 @@ for (const name of ['express', 'koa'] as const) {
       await Promise.all([alice.synced(), bob.synced()]);
       alice.doc.getMap('shapes').set('a', 'circle');
       await waitFor(() => bob.doc.getMap('shapes').get('a') === 'circle', 'bob sees the circle');
+    });
+
+    it('sends signed webhooks to SYMPHONY_WEBHOOK_URL', async () => {
+      const client = clients.open(example.collabUrl, 'webhook-room');
+      await client.synced();
+      const joined = await receiver.next((r) => r.event.type === 'user.joined' && r.event.data.room === 'webhook-room', 'user.joined');
+      assert.equal(joined.verified, true);
     });
 
     it('logs structured JSON and exits cleanly on SIGTERM', async () => {
