@@ -57,8 +57,12 @@ export function decodeVersionId(segment: string): string {
   return segment;
 }
 
-/** The JSON object a POST carries, `{}` when it carries none. */
+/** The JSON object a POST carries, `{}` when it carries none; one a body parser (`express.json()`) already parsed is taken as is. */
 async function readJsonObject(request: DashboardRequest): Promise<Record<string, unknown>> {
+  const parsedBefore = (request.raw as typeof request.raw & { body?: unknown }).body;
+  if (request.raw.readableEnded && typeof parsedBefore === 'object' && parsedBefore !== null && !Buffer.isBuffer(parsedBefore) && !Array.isArray(parsedBefore)) {
+    return parsedBefore as Record<string, unknown>;
+  }
   const raw = await readBody(request.raw, MAX_VERSION_REQUEST_BYTES);
   if (raw.byteLength === 0) return {};
   if (mediaType(request.raw) !== 'application/json') throw new BadRequestError('the body must be JSON (application/json)');

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import express from 'express';
 import request from 'supertest';
 import * as Y from 'yjs';
 import { CloseCode, EmbeddedMetadataStore, FileStore, silentLogger, type RoomListItem } from '../../lib/index.js';
@@ -20,6 +21,26 @@ function textUpdate(text: string, clientId = 1): Uint8Array {
   doc.destroy();
   return update;
 }
+
+describe('documents API behind Express body parsers', () => {
+  let app: DashboardServer;
+
+  before(async () => {
+    app = await startDashboardServer('express', { parsers: [express.json(), express.raw({ type: 'application/octet-stream' })] });
+  });
+  after(async () => {
+    await app.close();
+  });
+
+  it('takes the body express.json() or express.raw() already read', async () => {
+    const update = await request(app.server).post('/admin/api/rooms/parsed/update').set(bearer()).set('content-type', 'application/octet-stream').send(Buffer.from(textUpdate('parsed by express.raw')));
+    assert.equal(update.status, 204);
+    assert.equal((await app.symphony.toJSON('parsed'))?.notes, 'parsed by express.raw');
+    const version = await request(app.server).post('/admin/api/rooms/parsed/versions').set(bearer()).send({ name: 'parsed by express.json' });
+    assert.equal(version.status, 201);
+    assert.equal(version.body.name, 'parsed by express.json');
+  });
+});
 
 for (const framework of frameworks) {
   describe(`documents API (${framework})`, () => {
@@ -276,6 +297,24 @@ for (const framework of frameworks) {
         assert.match(metrics.text, /symphony_webhook_deliveries_total\{node_id="[^"]+"\} [1-9]/);
         assert.match(metrics.text, /symphony_webhook_deliveries_dropped_total/);
       });
+    });
+  });
+
+  describe(`request bodies (${framework})`, () => {
+    let app: DashboardServer;
+
+    before(async () => {
+      app = await startDashboardServer(framework, { symphony: { limits: { maxMessageBytes: 16_384 } } });
+    });
+    after(async () => {
+      await app.close();
+    });
+
+    it('refuses a version request body above 4 KiB with 413', async () => {
+      await app.symphony.change('bodies', (doc) => doc.getText('notes').insert(0, 'x'));
+      const response = await request(app.server).post('/admin/api/rooms/bodies/versions').set(bearer()).send({ name: 'x'.repeat(5_000) });
+      assert.equal(response.status, 413);
+      assert.equal(response.body.code, 'payload_too_large');
     });
   });
 
