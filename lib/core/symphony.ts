@@ -23,8 +23,9 @@ import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type Symphon
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo } from './types.js';
-import { applyRestorePlan, planRestore } from './versions/restore-content.js';
-import { VersionHistory } from './versions/version-history.js';
+import { listStoredRooms } from './storage/stored-rooms.js';
+import { restoreState } from './versions/restore-content.js';
+import { checkVersionLabels, VersionHistory } from './versions/version-history.js';
 import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
 import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
 import { WebhookEvents } from './webhooks/webhook-events.js';
@@ -46,14 +47,6 @@ export interface SymphonyStats extends Readonly<Counters> {
 
 const anonymous: AuthResult = Object.freeze({ userId: 'anonymous' });
 
-/** Longest version name and `createdBy`, in characters: labels for lists, not documents. */
-const MAX_VERSION_LABEL_LENGTH = 256;
-
-function optionalLabel(name: string, value: unknown, room: string): void {
-  if (value !== undefined && (typeof value !== 'string' || value.length > MAX_VERSION_LABEL_LENGTH)) {
-    throw new InvalidArgumentError(`"${name}" must be a string of at most ${MAX_VERSION_LABEL_LENGTH} characters`, room);
-  }
-}
 
 /**
  * A Symphony server attached to a host app's HTTP server. Create it with `attachSymphony`.
@@ -243,17 +236,7 @@ export class Symphony {
    * store that cannot list, the rooms loaded on this node.
    */
   async storedRooms(options: { prefix?: string; after?: string; limit: number }): Promise<{ rooms: string[]; next: string | null }> {
-    const { prefix, after, limit } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError('"limit" must be a positive integer');
-    const { store } = this.options;
-    const found = store.list
-      ? await store.list({ prefix, after, limit: limit + 1 })
-      : [...this.loadedRooms.keys()]
-          .filter((room) => (prefix === undefined || room.startsWith(prefix)) && (after === undefined || room > after))
-          .sort()
-          .slice(0, limit + 1);
-    const rooms = found.slice(0, limit);
-    return { rooms, next: found.length > limit ? rooms[rooms.length - 1] : null };
+    return listStoredRooms(this.options.store, () => this.loadedRooms.keys(), options);
   }
 
   /** True when this node writes the room: always on a single node; in cluster mode, on the holder of its writer lease. */
@@ -269,8 +252,7 @@ export class Symphony {
    */
   async createVersion(room: string, options: CreateVersionOptions = {}): Promise<VersionInfo> {
     const versions = this.versionHistory(room);
-    optionalLabel('name', options.name, room);
-    optionalLabel('createdBy', options.createdBy, room);
+    checkVersionLabels(room, options);
     const state = (await this.readState(room)) ?? Y.encodeStateAsUpdate(new Y.Doc());
     return versions.create(room, state, 'named', { name: options.name, createdBy: options.createdBy });
   }
@@ -292,21 +274,14 @@ export class Symphony {
    */
   async restoreVersion(room: string, id: string, options: RestoreVersionOptions = {}): Promise<VersionInfo | null> {
     if (this.state !== 'running') throw new ClosedError('restore a version');
-    optionalLabel('restoredBy', options.restoredBy, room);
+    checkVersionLabels(room, options);
     const version = await this.versionHistory(room).read(room, id);
     if (!version) return null;
-    const scratch = new Y.Doc();
+    const loaded = await this.acquire(room);
     try {
-      Y.applyUpdate(scratch, version.state);
-      const loaded = await this.acquire(room);
-      try {
-        const plans = planRestore(loaded.doc, scratch);
-        loaded.applyServerChange(() => applyRestorePlan(plans), `restore ${id}`);
-      } finally {
-        loaded.unhold();
-      }
+      restoreState(loaded, version.state, `restore ${id}`);
     } finally {
-      scratch.destroy();
+      loaded.unhold();
     }
     this.options.logger.info({ room, version: id, restoredBy: options.restoredBy }, 'version restored');
     return version.info;

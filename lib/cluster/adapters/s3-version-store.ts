@@ -57,6 +57,9 @@ export class S3VersionStore implements VersionStore {
       .map(({ key }) => key)
       .filter((key) => key.endsWith(INFO) && isVersionId(key.slice(prefix.length, -INFO.length)))
       .map((key) => key.slice(0, -INFO.length));
+    // Another node may have thinned or deleted versions: forget those, so the cache stays the size of what exists.
+    const listed = new Set(keys);
+    for (const key of this.descriptions.keys()) if (key.startsWith(prefix) && !listed.has(key)) this.descriptions.delete(key);
     const infos = await Promise.all(keys.map((key) => this.describe(key)));
     return infos.filter((info): info is VersionInfo => info !== null).sort((a, b) => (a.id < b.id ? 1 : -1));
   }

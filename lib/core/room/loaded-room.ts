@@ -339,7 +339,7 @@ export class LoadedRoom implements RoomReplica {
       this.checkpointTimer = null;
     }
     if (!this.unsaved || this.unloaded) {
-      if (this.versionWriteFailed && !this.unloaded && this.writesVersions()) this.writeAutomaticVersion(Y.encodeStateAsUpdate(this.doc), this.changes);
+      if (this.versionWriteFailed && !this.unloaded && this.isWriter) this.writeAutomaticVersion(Y.encodeStateAsUpdate(this.doc), this.changes);
       return true;
     }
     let ticket: CheckpointTicket | null;
@@ -380,12 +380,7 @@ export class LoadedRoom implements RoomReplica {
     return !this.unsaved;
   }
 
-  /** True when this node writes the room's versions: a single node always; in cluster mode, the writer. */
-  writesVersions(): boolean {
-    return this.context.options.versions.automatic && this.context.versions !== null && (this.membership?.isWriter ?? true);
-  }
-
-  /** True when this node holds the room's writer lease (always on a single node). */
+  /** True when this node holds the room's writer lease (always on a single node): it alone writes checkpoints and automatic versions. */
   get isWriter(): boolean {
     return this.membership?.isWriter ?? true;
   }
@@ -414,11 +409,6 @@ export class LoadedRoom implements RoomReplica {
   /** True once `drop` was called: the room was deleted and must not be used any more. */
   get wasDeleted(): boolean {
     return this.deleted;
-  }
-
-  /** Resolves once the version writes started so far are done. */
-  versionsWritten(): Promise<void> {
-    return this.versionWrites;
   }
 
   private checkpointFailed(cause: unknown): false {

@@ -36,6 +36,18 @@ export function planRestore(live: Y.Doc, version: Y.Doc): RootPlan[] {
   return plans;
 }
 
+/** Makes `target`'s document equal to `state` (a Yjs update) in one server transaction with `reason` as its origin's reason. */
+export function restoreState(target: { readonly doc: Y.Doc; applyServerChange(change: () => void, reason?: string): void }, state: Uint8Array, reason: string): void {
+  const scratch = new Y.Doc();
+  try {
+    Y.applyUpdate(scratch, state);
+    const plans = planRestore(target.doc, scratch);
+    target.applyServerChange(() => applyRestorePlan(plans), reason);
+  } finally {
+    scratch.destroy();
+  }
+}
+
 /** Makes every planned live type equal to the version's; call it inside one transaction. */
 export function applyRestorePlan(plans: readonly RootPlan[]): void {
   for (const { target, source } of plans) {

@@ -1,9 +1,23 @@
+import { InvalidArgumentError } from '../errors.js';
 import type { SymphonyEvents } from '../events.js';
 import type { Logger } from '../logger.js';
 import { versionsToThin } from './retention.js';
 import { createVersionId, isVersionId } from './version-id.js';
 import type { VersionStore } from './version-store.js';
-import type { CreateVersionOptions, StoredVersion, VersionInfo, VersionRetentionRule } from './version-types.js';
+import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo, VersionRetentionRule } from './version-types.js';
+
+/** Longest version name, `createdBy` and `restoredBy`, in characters: labels for lists, not documents. */
+const MAX_VERSION_LABEL_LENGTH = 256;
+
+/** Throws an `InvalidArgumentError` for a label that is not a string of at most 256 characters. */
+export function checkVersionLabels(room: string, labels: CreateVersionOptions & RestoreVersionOptions): void {
+  for (const name of ['name', 'createdBy', 'restoredBy'] as const) {
+    const value: unknown = labels[name];
+    if (value !== undefined && (typeof value !== 'string' || value.length > MAX_VERSION_LABEL_LENGTH)) {
+      throw new InvalidArgumentError(`"${name}" must be a string of at most ${MAX_VERSION_LABEL_LENGTH} characters`, room);
+    }
+  }
+}
 
 /** Writes, lists, reads and thins the versions of every room, over a `VersionStore`. */
 export class VersionHistory {

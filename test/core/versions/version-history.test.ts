@@ -3,7 +3,16 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as Y from 'yjs';
-import { FileStore, silentLogger, type VersionInfo, type VersionStore } from '../../../lib/index.js';
+import {
+  FileStore,
+  InvalidArgumentError,
+  MemoryStore,
+  silentLogger,
+  UnsupportedOperationError,
+  type DocumentStore,
+  type VersionInfo,
+  type VersionStore,
+} from '../../../lib/index.js';
 import { FileVersionStore } from '../../../lib/core/versions/file-version-store.js';
 import { ClientPool } from '../../support/clients.js';
 import { startSymphony, type RunningSymphony } from '../../support/symphony-server.js';
@@ -56,7 +65,10 @@ describe('version history on the FileStore', () => {
     await waitFor(() => bob.doc.getText('t').toString() === 'first second', 'bob receives the document');
     clients.destroyAll();
     await waitFor(() => restarted.symphony.room('notes') === undefined, 'the room unloads');
-    assert.equal((await restarted.symphony.listVersions('notes')).length, 2);
+    // Closing waits for every version write in progress.
+    await restarted.close();
+    server = null;
+    assert.equal((await new FileVersionStore({ directory }).list('notes')).length, 2);
   });
 
   it('thins automatic versions by the retention policy after each new one, and keeps named versions', async () => {
@@ -132,10 +144,37 @@ describe('version history on the FileStore', () => {
     alice.doc.getText('t').insert(0, 'kept');
     await waitFor(() => checkpoints === 1 && !failNext, 'a checkpoint whose version write failed');
     clients.destroyAll();
-    await waitFor(() => symphony.room('flaky') === undefined, 'the room unloads, checkpointed again');
-    const versions = await symphony.listVersions('flaky');
-    assert.equal(versions.length, 1, 'the retry wrote the version');
+    await waitFor(async () => (await symphony.listVersions('flaky')).length === 1, 'the checkpoint when alice leaves retries the version');
     assert.equal(failures, 0);
+  });
+
+  it('refuses a version name that is not a short string', async () => {
+    const { symphony } = await start();
+    await assert.rejects(
+      symphony.createVersion('labels', { name: 'x'.repeat(257) }),
+      (error: unknown) => error instanceof InvalidArgumentError && error.message === '"name" must be a string of at most 256 characters' && error.room === 'labels',
+    );
+    await assert.rejects(symphony.createVersion('labels', { createdBy: 42 as unknown as string }), InvalidArgumentError);
+  });
+
+  it('keeps versions in memory beside a MemoryStore, and is off beside a store it does not know', async () => {
+    const memory = await startSymphony({ store: new MemoryStore() });
+    try {
+      await memory.symphony.change('m', (doc) => doc.getText('t').insert(0, 'x'));
+      await memory.symphony.createVersion('m', { name: 'kept' });
+      assert.ok((await memory.symphony.listVersions('m')).some((version) => version.name === 'kept'));
+    } finally {
+      await memory.close();
+    }
+    const backing = new MemoryStore();
+    const unknown: DocumentStore = { load: (room) => backing.load(room), store: (room, state) => backing.store(room, state) };
+    const other = await startSymphony({ store: unknown });
+    try {
+      await assert.rejects(other.symphony.listVersions('m'), UnsupportedOperationError);
+      await assert.rejects(other.symphony.deleteRoom('m'), UnsupportedOperationError);
+    } finally {
+      await other.close();
+    }
   });
 
   it('stores versions beside the document, in the room’s folder', async () => {
