@@ -66,16 +66,17 @@ describe('webhooks in cluster mode: two nodes share a room, the cluster sends ea
     assert.equal(ofRoom('room.loaded').length, 1, 'room.loaded once, by the writer');
     assert.equal(ofRoom('version.created').length, 1, 'version.created once');
     assert.equal(ofRoom('user.joined').length, 2, 'one user.joined per connection, from its node');
+    // One sender spaces its events at least an interval apart; two nodes each sending would double
+    // them. One more is allowed for a writer lease that changed hands on a busy machine.
+    const updates = ofRoom('document.updated').map((r) => Date.parse(r.event.createdAt));
+    const spanMs = updates[updates.length - 1] - updates[0];
+    assert.ok(updates.length <= Math.floor(spanMs / DOCUMENT_UPDATED_INTERVAL_MS) + 2, `${updates.length} document.updated events over ${spanMs} ms`);
+
     first.provider.shouldConnect = false;
     second.provider.shouldConnect = false;
     const deleted = await fetch(`${b.url}/admin/api/rooms/${room}`, { method: 'DELETE', headers: bearer() });
     assert.equal(deleted.status, 204);
     await receiver.next((r) => r.event.type === 'room.deleted' && r.event.data.room === room, 'room.deleted');
     assert.equal(ofRoom('room.deleted').length, 1, 'room.deleted once, from the node that deleted it');
-    const updates = ofRoom('document.updated').map((r) => Date.parse(r.event.createdAt));
-    for (let i = 1; i < updates.length; i++) {
-      // Two nodes each sending would put two events within one interval.
-      assert.ok(updates[i] - updates[i - 1] >= DOCUMENT_UPDATED_INTERVAL_MS - 50, `document.updated ${updates[i] - updates[i - 1]} ms after the previous one`);
-    }
   });
 });
