@@ -13,6 +13,8 @@ import { checkRetention, defaultVersionRetention } from './versions/retention.js
 import type { SymphonyHooks } from './types.js';
 import type { VersionStore } from './versions/version-store.js';
 import type { VersionRetentionRule } from './versions/version-types.js';
+import type { WebhookEndpoint } from './webhooks/webhook-wire-types.js';
+import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookDeliveryOptions } from './webhooks/webhook-options.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
 export interface SymphonyLimits {
@@ -248,6 +250,14 @@ export interface SymphonyOptions extends SymphonyHooks {
   trustProxy?: number;
   /** Version history; see `VersionOptions` for defaults and reasons. */
   versions?: VersionOptions;
+  /**
+   * Receivers of signed webhook events (`room.loaded`, `document.updated`, `user.joined`, …; see the
+   * README): `[{ url, secret, events? }]`. The URL must be http(s), the secret at least 16 characters.
+   * @default [] (no webhooks)
+   */
+  webhooks?: WebhookEndpoint[];
+  /** Queue, retry and timing settings of webhook delivery; see `WebhookDeliveryOptions` for defaults and reasons. */
+  webhookDelivery?: WebhookDeliveryOptions;
 }
 
 export interface ResolvedOptions {
@@ -265,6 +275,7 @@ export interface ResolvedOptions {
   readonly handleUnknownUpgrades: UnknownUpgradeHandling;
   readonly refuseWithCloseCode: boolean;
   readonly trustProxy: number;
+  readonly webhooks: ResolvedWebhookOptions;
   readonly versions: {
     /** Null when version history is off (a document store with no version store beside it). */
     readonly store: VersionStore | null;
@@ -327,6 +338,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   }
   const refuseWithCloseCode = options.refuseWithCloseCode ?? true;
   if (typeof refuseWithCloseCode !== 'boolean') throw new ConfigurationError(`"refuseWithCloseCode" must be a boolean, got ${JSON.stringify(refuseWithCloseCode)}`);
+  const webhooks = resolveWebhookOptions(options.webhooks, options.webhookDelivery);
   const logger = options.logger ?? createJsonLogger();
   const store = options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger });
   return {
@@ -350,6 +362,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     handleUnknownUpgrades,
     refuseWithCloseCode,
     trustProxy: nonNegativeInteger('trustProxy', options.trustProxy ?? 0),
+    webhooks,
     versions: resolveVersionOptions(options.versions, store),
   };
 }

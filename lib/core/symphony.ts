@@ -25,7 +25,7 @@ import { originAllowed, originHeader } from './http/origin-check.js';
 import { normalizeRoomName, roomNameFromUrl } from './http/room-name.js';
 import { UnclaimedUpgrades } from './http/unclaimed-upgrades.js';
 import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-refusal.js';
-import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { heapAboveLimit } from './room/heap-pressure.js';
 import { LoadedRoom } from './room/loaded-room.js';
@@ -35,6 +35,9 @@ import { listStoredRooms } from './storage/stored-rooms.js';
 import { restoreState } from './versions/restore-content.js';
 import { checkVersionLabels, VersionHistory } from './versions/version-history.js';
 import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhookEvents } from './webhooks/webhook-events.js';
+import type { WebhookStats, WebhookStatus } from './webhooks/webhook-wire-types.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
@@ -50,6 +53,7 @@ export interface SymphonyStats extends Readonly<Counters> {
   /** CPU time of the process since start, in microseconds. */
   readonly cpu: NodeJS.CpuUsage;
   readonly accepting: boolean;
+  readonly webhooks: WebhookStats;
 }
 
 
@@ -97,6 +101,8 @@ export class Symphony {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closing: Promise<ShutdownReport> | null = null;
   private readonly started: Promise<void>;
+  private readonly webhookDispatcher: WebhookDispatcher;
+  private readonly webhookEvents: WebhookEvents | null = null;
   private readonly versions: VersionHistory | null;
   /** Rooms being deleted: loading them waits until the deletion is done, so it never loads what is being deleted. */
   private readonly deletions = new Map<string, Promise<boolean>>();
@@ -142,11 +148,21 @@ export class Symphony {
       }),
     );
     this.started.catch((error: unknown) => this.options.logger.error({ err: error }, 'cluster replicator failed to start'));
+    this.webhookDispatcher = new WebhookDispatcher(this.options.webhooks, this.options.logger);
+    if (this.options.webhooks.endpoints.length > 0) {
+      const host = { events: this.events, isWriter: (room: string) => this.isWriter(room), documentSummary: (room: string) => this.documentSummary(room) };
+      this.webhookEvents = new WebhookEvents(host, this.webhookDispatcher, this.options.webhooks.documentUpdatedIntervalMs, this.options.logger);
+    }
   }
 
   /** False once `close()` was called: the host's health route should then answer 503. */
   get accepting(): boolean {
     return this.state === 'running';
+  }
+
+  /** The resource limits in force (defaults applied), e.g. for an HTTP route that takes updates. */
+  get limits(): Readonly<Required<SymphonyLimits>> {
+    return this.options.limits;
   }
 
   /** Resolves when the replicator (cluster mode) has started; immediately on a single node. */
@@ -356,6 +372,11 @@ export class Symphony {
     return this.versions;
   }
 
+  /** Webhooks: the endpoints (without their secrets), delivery totals and the recent deliveries, newest first. */
+  webhooks(): WebhookStatus {
+    return this.webhookDispatcher.status();
+  }
+
   /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
     let roomsDamaged = 0;
@@ -375,6 +396,7 @@ export class Symphony {
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
       accepting: this.accepting,
+      webhooks: this.webhookDispatcher.stats(),
     };
   }
 
@@ -415,6 +437,9 @@ export class Symphony {
         room.stopTimers();
       }
     }
+    // Before the store closes: a coalesced document.updated still waiting reads the saved state.
+    await this.webhookEvents?.close();
+    await this.webhookDispatcher.close();
     this.httpServer.off('upgrade', this.handleUpgrade);
     this.unclaimedUpgrades?.close();
     // Rooms that were unloading on their own may still be writing a version.
@@ -693,6 +718,14 @@ export class Symphony {
    */
   private acquireWithin(name: string, timeoutMs: number): Promise<LoadedRoom> {
     return withTimeout(this.acquire(name), timeoutMs, `loading room "${name}"`, (late) => late.unhold());
+  }
+
+  /** Size and state vector of a room's document for `document.updated`: from memory when loaded, else from the store. */
+  private async documentSummary(room: string): Promise<{ documentBytes: number; stateVector: Uint8Array } | null> {
+    const loaded = this.loadedRooms.get(room);
+    if (loaded && loaded.loading === null) return { documentBytes: loaded.info().documentBytes, stateVector: Y.encodeStateVector(loaded.doc) };
+    const state = await this.options.store.load(room);
+    return state === null ? null : { documentBytes: state.byteLength, stateVector: Y.encodeStateVectorFromUpdate(state) };
   }
 
   private runHook(name: string, hook: () => void | Promise<void>): void {

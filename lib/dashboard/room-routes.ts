@@ -73,7 +73,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     const state = await symphony.readState(name);
     // Held by another node but not yet written anywhere: it exists all the same.
     const heldElsewhere = clusterFields !== null && 'holders' in clusterFields && clusterFields.holders.length > 0;
-    if (state === null && !heldElsewhere) return failure(404, 'room not found', { room: name });
+    if (state === null && !heldElsewhere) return failure(404, 'room not found', { code: 'room_not_found', room: name });
     room = { ...emptyItem(name), documentBytes: state?.byteLength ?? null };
   }
   const live = symphony.connections(name);
@@ -102,7 +102,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
 /** `GET /api/rooms/:room/document`: the document as JSON, read from memory or from the store without loading the room. */
 export async function roomDocument(symphony: Symphony, name: string): Promise<DashboardResponse> {
   const document = await symphony.toJSON(name);
-  if (document === null) return failure(404, 'room not found', { room: name });
+  if (document === null) return failure(404, 'room not found', { code: 'room_not_found', room: name });
   return json(200, { room: name, loaded: symphony.room(name) !== undefined, document });
 }
 
