@@ -6,6 +6,7 @@ import type { Symphony } from '../core/symphony.js';
 import type { ClusterViewCache, RoomClusterFields, RoomPlacement } from './cluster-view.js';
 import { BadRequestError, failure, json, type DashboardResponse } from './http.js';
 import { combine, liveItem, storedItem, unavailable, type RoomListItem, type RoomListResult } from './room-list.js';
+import { unrecordedItem } from './stored-rooms.js';
 
 /** The answer of `GET /api/rooms/:room`. */
 export interface RoomDetailsAnswer {
@@ -74,7 +75,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     // Held by another node but not yet written anywhere: it exists all the same.
     const heldElsewhere = clusterFields !== null && 'holders' in clusterFields && clusterFields.holders.length > 0;
     if (state === null && !heldElsewhere) return failure(404, 'room not found', { code: 'room_not_found', room: name });
-    room = { ...emptyItem(name), documentBytes: state?.byteLength ?? null };
+    room = { ...unrecordedItem(name), documentBytes: state?.byteLength ?? null };
   }
   const live = symphony.connections(name);
   const connections: RoomDetailsAnswer['connections'] = live.map((connection) => ({
@@ -124,20 +125,3 @@ export function disconnectFromRoom(symphony: Symphony, name: string, body: unkno
   return json(200, { closed });
 }
 
-function emptyItem(name: string): RoomListItem {
-  return {
-    name,
-    loaded: false,
-    connections: 0,
-    documentBytes: null,
-    firstActivityAt: null,
-    lastActivityAt: null,
-    lastCheckpointAt: null,
-    peakConnections: 0,
-    nodes: [],
-    unsaved: false,
-    damaged: false,
-    storageDamage: [],
-    writable: true,
-  };
-}

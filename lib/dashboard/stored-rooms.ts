@@ -36,10 +36,11 @@ export async function unrecordedStoredRooms(symphony: Symphony, metadata: Metada
   } catch {
     // The listing reports the metadata store's failure itself; the stored names still show.
   }
-  return names.filter((name) => !known.has(name)).map(storedOnlyItem);
+  return names.filter((name) => !known.has(name)).map(unrecordedItem);
 }
 
-function storedOnlyItem(name: string): RoomListItem {
+/** A room known by name only: stored, but neither loaded here nor recorded in the metadata store. */
+export function unrecordedItem(name: string): RoomListItem {
   return {
     name,
     loaded: false,
@@ -51,7 +52,7 @@ function storedOnlyItem(name: string): RoomListItem {
     peakConnections: 0,
     nodes: [],
     unsaved: false,
-    // Known only once loaded: a stored room is not read to list it.
+    // Known only once loaded: a stored room is not read to be listed.
     damaged: false,
     storageDamage: [],
     writable: true,
