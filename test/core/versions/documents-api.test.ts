@@ -9,6 +9,7 @@ import { syncUpdateFrame } from '../../../lib/core/protocol/frames.js';
 import { ClientPool, rawClient, type StockClient } from '../../support/clients.js';
 import { startSymphony, type RunningSymphony } from '../../support/symphony-server.js';
 import { waitFor } from '../../support/wait-for.js';
+import { nestedMapsUpdate } from '../../support/crafted-updates.js';
 
 /** The close codes a stock client saw; it is destroyed on 4410, as an app honouring the code would do. */
 function closeCodes(client: StockClient): number[] {
@@ -162,11 +163,20 @@ describe('the documents API: restore, delete, apply and read updates, stored roo
       assert.equal(error.status, 413);
       return true;
     });
+    // Deeper than limits.maxNestingDepth (128), yet small enough for the byte limits above.
+    const abyss = nestedMapsUpdate(4242, 135);
+    await assert.rejects(symphony.applyUpdate('api', abyss), (error: unknown) => {
+      assert.ok(error instanceof UpdateRejectedError);
+      assert.equal(error.code, 'SYMPHONY_ERR_NESTING_TOO_DEEP');
+      assert.equal(error.status, 400);
+      return true;
+    });
     // The same bytes from a client close that client, with the codes the README documents.
     for (const [update, code] of [
       [malformed, CloseCode.protocolError],
       [huge, CloseCode.documentTooLarge],
       [hugest, CloseCode.messageTooBig],
+      [abyss, CloseCode.nestingTooDeep],
     ] as const) {
       const raw = await rawClient(`${url}/api`);
       raw.socket.send(syncUpdateFrame(update));
