@@ -8,6 +8,7 @@
 /// <reference types="node" preserve="true" />
 export { attachSymphony, Symphony, type DisconnectFilter, type SymphonyStats } from './core/symphony.js';
 export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling } from './core/options.js';
+export type { FanOutOptions } from './core/room/fan-out.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,

@@ -18,3 +18,9 @@ function parseAllowedOrigins(value: string | undefined): readonly string[] | '*'
     .map((origin) => origin.trim())
     .filter((origin) => origin !== '');
 }
+
+/**
+ * `SYMPHONY_FAN_OUT_TICK_MS`: the coalescing tick of busy rooms (`fanOut.tickMs`); `0` writes every
+ * message at once. Unset: Symphony's default.
+ */
+export const fanOutTickMs: number | undefined = process.env.SYMPHONY_FAN_OUT_TICK_MS ? Number(process.env.SYMPHONY_FAN_OUT_TICK_MS) : undefined;

@@ -6,6 +6,7 @@ import { parseAllowedOrigins } from './http/origin-check.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
+import type { FanOutOptions } from './room/fan-out.js';
 import type { SymphonyHooks } from './types.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
@@ -134,6 +135,13 @@ export interface SymphonyOptions extends SymphonyHooks {
   unloadGraceMs?: number;
   /** Resource limits; see `SymphonyLimits` for defaults and reasons. */
   limits?: SymphonyLimits;
+  /**
+   * How a busy room's broadcasts are coalesced (see `FanOutOptions` for defaults and reasons): a
+   * quiet room writes each message at once; a busy one writes each receiver one merged frame per
+   * tick. `{ tickMs: 0 }` writes every message at once.
+   * @default { tickMs: 20, busyThresholdPerTick: 1 }
+   */
+  fanOut?: FanOutOptions;
   /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
   /** This node's id, shown on the dashboard and in cluster mode. @default a random UUID */
@@ -185,6 +193,7 @@ export interface ResolvedOptions {
   readonly checkpointIntervalMs: number;
   readonly unloadGraceMs: number;
   readonly limits: Required<SymphonyLimits>;
+  readonly fanOut: Required<FanOutOptions>;
   readonly logger: Logger;
   readonly nodeId: string;
   readonly replicator: RoomReplicator | null;
@@ -228,6 +237,10 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     // A null limit is one that is off (`maxConnectionsPerAddress`).
     if (value !== null || !(name in nullableLimits)) positiveInteger(`limits.${name}`, value as number);
   }
+  const fanOut = {
+    tickMs: nonNegativeInteger('fanOut.tickMs', options.fanOut?.tickMs ?? 20),
+    busyThresholdPerTick: positiveInteger('fanOut.busyThresholdPerTick', options.fanOut?.busyThresholdPerTick ?? 1),
+  };
   const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? 30_000);
   const unloadGraceMs = nonNegativeInteger('unloadGraceMs', options.unloadGraceMs ?? 5_000);
   for (const hook of ['authenticate', 'onLoad', 'onChange', 'onStore', 'onConnect', 'onDisconnect'] as const) {
@@ -248,6 +261,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     checkpointIntervalMs,
     unloadGraceMs,
     limits,
+    fanOut,
     logger,
     nodeId: options.nodeId ?? randomUUID(),
     replicator: options.replicator ?? null,

@@ -21,6 +21,7 @@ import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-re
 import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { LoadedRoom } from './room/loaded-room.js';
+import { FanOutTicker } from './room/fan-out.js';
 import type { AuthResult, ConnectionInfo, RoomInfo, ShutdownReport } from './types.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 
@@ -74,6 +75,8 @@ export class Symphony {
   private readonly counters = createCounters();
   private readonly loadedRooms = new Map<string, LoadedRoom>();
   private readonly liveConnections = new Set<Connection>();
+  /** Null when every broadcast is written at once (`fanOut.tickMs: 0`). */
+  private readonly fanOutTicker: FanOutTicker | null;
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly handshakes: HandshakeGuard;
@@ -90,6 +93,7 @@ export class Symphony {
     options: SymphonyOptions = {},
   ) {
     this.options = resolveOptions(options);
+    this.fanOutTicker = this.options.fanOut.tickMs > 0 ? new FanOutTicker(this.options.fanOut.tickMs) : null;
     this.nodeId = this.options.nodeId;
     this.path = this.options.path;
     this.wss = new WebSocketServer({
@@ -245,6 +249,7 @@ export class Symphony {
     this.state = 'closing';
     clearInterval(this.heartbeat);
     this.expiries.stop();
+    this.fanOutTicker?.stop();
     const rooms = [...this.loadedRooms.values()];
     await Promise.all(rooms.map((room) => room.loading?.catch(() => undefined)));
     await Promise.all(rooms.map((room) => room.checkpoint()));
@@ -477,6 +482,7 @@ export class Symphony {
         options: this.options,
         events: this.events,
         counters: this.counters,
+        fanOutTicker: this.fanOutTicker,
         onUnloaded: (unloaded) => {
           if (this.loadedRooms.get(unloaded.name) === unloaded) this.loadedRooms.delete(unloaded.name);
         },
