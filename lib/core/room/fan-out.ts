@@ -41,6 +41,13 @@ export interface FanOutOptions {
   busyThresholdPerTick?: number;
 }
 
+/**
+ * Gathered bytes at which a room writes at once instead of waiting for the end of its tick. Writes
+ * of this size cost little per byte, and a burst of large updates then reaches each socket in
+ * several writes, each preceded by the slow-reader check, rather than in one unbounded write.
+ */
+export const MAX_GATHERED_BYTES = 65_536;
+
 /** One clock for every room of a Symphony instance: one timer, however many rooms are busy. */
 export class FanOutTicker {
   private readonly busyRooms = new Set<RoomFanOut>();
@@ -81,6 +88,7 @@ export class RoomFanOut {
   private pendingUpdates: Uint8Array[] = [];
   /** Each client's latest presence entry waiting for the end of the tick. */
   private pendingPresence: Map<number, AwarenessEntry> | null = null;
+  private pendingBytes = 0;
 
   constructor(
     private readonly connections: ReadonlySet<Connection>,
@@ -92,8 +100,12 @@ export class RoomFanOut {
 
   /** Relays a document update (as the document applied it) to every connection but `except`. */
   update(update: Uint8Array, except: Connection | null): void {
-    if (this.sendsNow(except)) this.write(syncUpdateFrame(update), except);
-    else this.pendingUpdates.push(update);
+    if (this.sendsNow(except)) {
+      this.write(syncUpdateFrame(update), except);
+      return;
+    }
+    this.pendingUpdates.push(update);
+    this.gathered(update.byteLength);
   }
 
   /**
@@ -107,6 +119,7 @@ export class RoomFanOut {
     }
     const latest = (this.pendingPresence ??= new Map());
     for (const entry of readAwarenessUpdate(update)) latest.set(entry.clientId, entry);
+    this.gathered(update.byteLength);
   }
 
   /** Ends the room's tick: writes what it gathered. False when the room sent nothing in it (it is quiet again). */
@@ -128,6 +141,12 @@ export class RoomFanOut {
     this.watched = false;
     this.pendingUpdates = [];
     this.pendingPresence = null;
+    this.pendingBytes = 0;
+  }
+
+  private gathered(bytes: number): void {
+    this.pendingBytes += bytes;
+    if (this.pendingBytes >= MAX_GATHERED_BYTES) this.flush();
   }
 
   private sendsNow(except: Connection | null): boolean {
@@ -149,6 +168,7 @@ export class RoomFanOut {
     const presence = this.pendingPresence;
     this.pendingUpdates = [];
     this.pendingPresence = null;
+    this.pendingBytes = 0;
     if (this.connections.size === 0) return;
     const frames: Buffer[] = [];
     if (updates.length > 0) frames.push(websocketFrame(syncUpdateFrame(updates.length === 1 ? updates[0] : Y.mergeUpdates(updates))));
