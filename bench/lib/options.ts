@@ -22,6 +22,8 @@ export interface BenchOptions {
   generatorCore: string | null;
   outDir: string;
   p99TargetMs: number;
+  /** Symphony's target CPU per user-second as a share of each peer's (the sweep's default targets when absent). */
+  targetRatios?: Record<string, number>;
   /** --ramp was given: memory runs then use it instead of their own slower ramp. */
   explicitRamp: boolean;
   nice: number;
@@ -67,8 +69,8 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
  * out: add it with --servers). Flags given with it still win.
  */
 const SCENARIOS: Record<string, Partial<BenchOptions>> = {
-  'big-rooms': { roomSize: 50, users: [400], p99TargetMs: 100, servers: ['symphony', 'symphony-direct', 'y-websocket', 'relay'] },
-  'seed-mix': { roomSize: 4, users: [1200], p99TargetMs: 50, servers: ['symphony', 'symphony-direct', 'y-websocket', 'relay'] },
+  'big-rooms': { roomSize: 50, users: [400], p99TargetMs: 100, targetRatios: { relay: 0.35 }, servers: ['symphony', 'symphony-direct', 'y-websocket', 'relay'] },
+  'seed-mix': { roomSize: 4, users: [1200], p99TargetMs: 50, targetRatios: { 'y-websocket': 0.5 }, servers: ['symphony', 'symphony-direct', 'y-websocket', 'relay'] },
 };
 
 /** `--quick`: a smoke run. Flags given with it still win (`--quick --users 500`). */

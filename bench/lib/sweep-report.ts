@@ -7,10 +7,10 @@ import { SERVERS } from './servers.js';
 /** A server at or above this CPU % is saturated: its CPU per user-second is capped at 1000 ÷ users and it falls behind. */
 export const SATURATED_PCT = 90;
 
-/** Symphony's target CPU per user-second as a share of each peer's. */
+/** Symphony's target CPU per user-second as a share of each peer's, unless the scenario sets its own. */
 const TARGET_RATIO: Record<string, number> = { 'y-websocket': 0.5, hocuspocus: 1 / 3, relay: 1 };
 
-type Options = Pick<BenchOptions, 'servers' | 'users' | 'repeat' | 'p99TargetMs'>;
+type Options = Pick<BenchOptions, 'servers' | 'users' | 'repeat' | 'p99TargetMs'> & Partial<Pick<BenchOptions, 'targetRatios'>>;
 
 const completed = (records: RunRecord[], server: string, users: number) => records.filter((record) => record.server === server && record.users === users && !record.error);
 const isSaturated = (runs: RunRecord[]) => median(runs.map((run) => run.serverCpuPercent)) >= SATURATED_PCT;
@@ -128,7 +128,7 @@ function ratioTable(records: RunRecord[], options: Options, servers: string[]): 
         if (symphony && other) ratios.push(symphony.cpuMsPerUserSec / other.cpuMsPerUserSec);
       }
       const ratio = median(ratios);
-      const target = TARGET_RATIO[peer];
+      const target = (options.targetRatios ?? TARGET_RATIO)[peer];
       const saturated = [isSaturated(completed(records, 'symphony', users)) ? 'Symphony' : '', isSaturated(completed(records, peer, users)) ? 'peer' : ''].filter(Boolean).join(' and ');
       rows.push([
         users,
