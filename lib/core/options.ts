@@ -7,7 +7,13 @@ import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
 import type { FanOutOptions } from './room/fan-out.js';
+import { MemoryStore } from './storage/memory-store.js';
+import { FileVersionStore } from './versions/file-version-store.js';
+import { MemoryVersionStore } from './versions/memory-version-store.js';
+import { checkRetention, defaultVersionRetention } from './versions/retention.js';
 import type { SymphonyHooks } from './types.js';
+import type { VersionStore } from './versions/version-store.js';
+import type { VersionRetentionRule } from './versions/version-types.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
 export interface SymphonyLimits {
@@ -111,6 +117,30 @@ export interface SymphonyLimits {
 /** What happens to an upgrade request for a path Symphony does not serve, after every `upgrade` listener ran. */
 export type UnknownUpgradeHandling = 'refuse' | 'ignore';
 
+/** Version history: automatic versions at checkpoints, named versions, restore. */
+export interface VersionOptions {
+  /**
+   * Write a version at each checkpoint that changed the document (the writer node only, in
+   * cluster mode). Named versions (`symphony.createVersion`) work either way.
+   * @default true
+   */
+  automatic?: boolean;
+  /**
+   * How automatic versions are thinned after each new one (named versions are never thinned).
+   * The default keeps every version of the last hour, one per hour for a day and one per day for
+   * 30 days: fine-grained where undoing a mistake is likely, a bounded number (at most ~55 plus
+   * the last hour's) over a month.
+   * @default [{ withinMs: 3_600_000, everyMs: 0 }, { withinMs: 86_400_000, everyMs: 3_600_000 }, { withinMs: 2_592_000_000, everyMs: 86_400_000 }]
+   */
+  retention?: VersionRetentionRule[];
+  /**
+   * Where versions are stored. @default a `FileVersionStore` in the FileStore's directory, a
+   * `MemoryVersionStore` beside a MemoryStore, the documents' bucket in cluster mode; none
+   * (version history off) beside any other document store
+   */
+  store?: VersionStore;
+}
+
 export interface SymphonyOptions extends SymphonyHooks {
   /**
    * URL path under which WebSocket upgrades are handled; the room name is the rest of the path.
@@ -185,6 +215,8 @@ export interface SymphonyOptions extends SymphonyHooks {
    * @default 0
    */
   trustProxy?: number;
+  /** Version history; see `VersionOptions` for defaults and reasons. */
+  versions?: VersionOptions;
 }
 
 export interface ResolvedOptions {
@@ -203,6 +235,12 @@ export interface ResolvedOptions {
   readonly handleUnknownUpgrades: UnknownUpgradeHandling;
   readonly refuseWithCloseCode: boolean;
   readonly trustProxy: number;
+  readonly versions: {
+    /** Null when version history is off (a document store with no version store beside it). */
+    readonly store: VersionStore | null;
+    readonly retention: readonly VersionRetentionRule[];
+    readonly automatic: boolean;
+  };
 }
 
 /** Limits that may be `null`, meaning off. */
@@ -255,9 +293,10 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   const refuseWithCloseCode = options.refuseWithCloseCode ?? true;
   if (typeof refuseWithCloseCode !== 'boolean') throw new ConfigurationError(`"refuseWithCloseCode" must be a boolean, got ${JSON.stringify(refuseWithCloseCode)}`);
   const logger = options.logger ?? createJsonLogger();
+  const store = options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger });
   return {
     path,
-    store: options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger }),
+    store,
     checkpointIntervalMs,
     unloadGraceMs,
     limits,
@@ -277,5 +316,26 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     handleUnknownUpgrades,
     refuseWithCloseCode,
     trustProxy: nonNegativeInteger('trustProxy', options.trustProxy ?? 0),
+    versions: resolveVersionOptions(options.versions, store),
   };
+}
+
+function resolveVersionOptions(options: VersionOptions = {}, store: DocumentStore): ResolvedOptions['versions'] {
+  if (options.automatic !== undefined && typeof options.automatic !== 'boolean') throw new ConfigurationError('"versions.automatic" must be a boolean');
+  const versionStore = options.store ?? defaultVersionStore(store);
+  if (versionStore !== null && (typeof versionStore !== 'object' || typeof versionStore.put !== 'function' || typeof versionStore.list !== 'function')) {
+    throw new ConfigurationError('"versions.store" must be a VersionStore');
+  }
+  return {
+    store: versionStore,
+    retention: options.retention === undefined ? defaultVersionRetention : checkRetention(options.retention),
+    automatic: options.automatic ?? true,
+  };
+}
+
+/** Versions live beside the documents; a store Symphony does not know has none unless one is given. */
+function defaultVersionStore(store: DocumentStore): VersionStore | null {
+  if (store instanceof FileStore) return new FileVersionStore({ directory: store.directory });
+  if (store instanceof MemoryStore) return new MemoryVersionStore();
+  return null;
 }

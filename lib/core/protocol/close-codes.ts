@@ -30,6 +30,8 @@ export const CloseCode = {
   authRevoked: 4401,
   /** Forbidden: `authenticate` refused these credentials for this room. Do not retry; a new token will not change it. */
   forbidden: 4403,
+  /** The room was deleted (`symphony.deleteRoom`). Do not reconnect to it: a reconnect would start a new, empty room. */
+  roomDeleted: 4410,
   /** The document reached `limits.maxDocumentBytes`; the update was refused. Retrying the same change fails again. */
   documentTooLarge: 4413,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
@@ -62,4 +64,5 @@ export const CloseReason = {
   authExpired: 'credentials expired',
   unauthorized: 'unauthorized',
   forbidden: 'forbidden',
+  roomDeleted: 'room deleted',
 } as const;

@@ -1,9 +1,10 @@
+import { once } from 'node:events';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../replicator.js';
 import type { Connection } from '../connection/connection.js';
 import type { Counters } from '../counters.js';
-import { CheckpointError, StorageUnavailableError } from '../errors.js';
+import { CheckpointError, StorageUnavailableError, type UpdateRejectionCode } from '../errors.js';
 import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
@@ -21,6 +22,7 @@ import {
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
 import type { RoomStorageStatus, StorageDamage } from '../storage/document-store.js';
 import { RoomFanOut, type FanOutTicker } from './fan-out.js';
+import type { VersionHistory } from '../versions/version-history.js';
 import { Presence, PresenceRefusedError } from './presence.js';
 
 export interface RoomContext {
@@ -29,6 +31,8 @@ export interface RoomContext {
   readonly counters: Counters;
   /** The clock of coalesced broadcasts; null when every message is written at once. */
   readonly fanOutTicker: FanOutTicker | null;
+  /** Version history; null when it is off. */
+  readonly versions: VersionHistory | null;
   /** Called once the room has left memory. */
   readonly onUnloaded: (room: LoadedRoom) => void;
 }
@@ -38,6 +42,13 @@ const loadOrigin: UpdateOrigin = Object.freeze({ kind: 'load' });
 /** An update without structs or deletions: what a client in sync answers to the server's sync step 1. */
 function isEmptyUpdate(update: Uint8Array): boolean {
   return update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+}
+
+/** Why an update from a client or host code was refused (see `UpdateRejectedError`). */
+export interface UpdateRefusal {
+  readonly code: UpdateRejectionCode;
+  readonly message: string;
+  readonly cause?: unknown;
 }
 
 /** Longest wait between checkpoint retries of a room whose store keeps failing. */
@@ -74,6 +85,12 @@ export class LoadedRoom implements RoomReplica {
   /** False while the store cannot write this room's updates: they are refused, never applied unwritten. */
   private writable = true;
   private stopWatchingStorage: (() => void) | null = null;
+  /** Updates applied since the room loaded: a checkpoint becomes a version only if it covers new ones. */
+  private changes = 0;
+  private versionedChanges = 0;
+  private versionWriteFailed = false;
+  private versionWrites: Promise<void> = Promise.resolve();
+  private deleted = false;
 
   constructor(
     readonly name: string,
@@ -228,20 +245,52 @@ export class LoadedRoom implements RoomReplica {
       this.context.counters.droppedReadOnlyUpdates++;
       return;
     }
+    const refusal = this.admitUpdate(update, connection.origin);
+    if (refusal === null) return;
+    switch (refusal.code) {
+      case 'SYMPHONY_ERR_STORAGE_UNAVAILABLE':
+        // Not applied, so not relayed: the client keeps the change and sends it again when it reconnects.
+        connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
+        break;
+      case 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE':
+        this.logger.warn({ connection: connection.id, documentBytes: this.documentBytes, updateBytes: update.byteLength }, 'update refused: document too large');
+        connection.close(CloseCode.documentTooLarge, CloseReason.documentTooLarge);
+        break;
+      case 'SYMPHONY_ERR_UPDATE_TOO_LARGE':
+        connection.close(CloseCode.messageTooBig, CloseReason.messageTooBig);
+        break;
+      case 'SYMPHONY_ERR_MALFORMED_UPDATE':
+        this.closeForProtocolError(connection, CloseReason.protocolError, { err: refusal.cause });
+        break;
+    }
+  }
+
+  /** A Yjs update from host code: passes exactly the checks of a client's update. Returns why it was refused, or null. */
+  applyHostUpdate(update: Uint8Array, reason?: string): UpdateRefusal | null {
+    return this.admitUpdate(update, reason === undefined ? { kind: 'server' } : { kind: 'server', reason });
+  }
+
+  /** The checks every update from a client or host code passes, then the update itself. Returns why it was refused, or null. */
+  private admitUpdate(update: Uint8Array, origin: UpdateOrigin): UpdateRefusal | null {
+    const { maxMessageBytes, maxDocumentBytes } = this.context.options.limits;
+    if (update.byteLength > maxMessageBytes) {
+      return { code: 'SYMPHONY_ERR_UPDATE_TOO_LARGE', message: `the update (${update.byteLength} bytes) exceeds limits.maxMessageBytes (${maxMessageBytes})` };
+    }
     if (!this.writable) {
-      // A client with nothing new answers the sync with an empty update: it may stay, and read.
-      if (isEmptyUpdate(update)) return;
-      // Not applied, so not relayed: the client keeps the change and sends it again when it reconnects.
+      // A client with nothing new answers the sync with an empty update: nothing to write, nothing refused.
+      if (isEmptyUpdate(update)) return null;
       this.context.counters.updatesRefusedUnwritable++;
-      connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
-      return;
+      return { code: 'SYMPHONY_ERR_STORAGE_UNAVAILABLE', message: "the room's journal cannot be written (the disk is full); try again later" };
     }
-    if (this.documentBytes + update.byteLength > this.context.options.limits.maxDocumentBytes) {
-      this.logger.warn({ connection: connection.id, documentBytes: this.documentBytes, updateBytes: update.byteLength }, 'update refused: document too large');
-      connection.close(CloseCode.documentTooLarge, CloseReason.documentTooLarge);
-      return;
+    if (this.documentBytes + update.byteLength > maxDocumentBytes) {
+      return { code: 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE', message: `the document would exceed limits.maxDocumentBytes (${maxDocumentBytes})` };
     }
-    Y.applyUpdate(this.doc, update, connection.origin);
+    try {
+      Y.applyUpdate(this.doc, update, origin);
+    } catch (cause) {
+      return { code: 'SYMPHONY_ERR_MALFORMED_UPDATE', message: 'not a valid Yjs update', cause };
+    }
+    return null;
   }
 
   private closeForProtocolError(connection: Connection, reason: string, context: object): void {
@@ -261,6 +310,7 @@ export class LoadedRoom implements RoomReplica {
   /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
   private readonly handleDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
     const source = origin as UpdateOrigin;
+    this.changes++;
     this.documentBytes += update.byteLength;
     this.touch();
     this.markUnsaved();
@@ -269,6 +319,8 @@ export class LoadedRoom implements RoomReplica {
     if (this.connections.size > (source?.kind === 'client' ? 1 : 0)) {
       this.fanOut.update(update, this.connectionOf(source));
     }
+    const { events } = this.context;
+    if (events.listenerCount('documentUpdated') > 0) events.emit('documentUpdated', { room: this.name, bytes: update.byteLength, origin: source ?? { kind: 'server' } });
     const { onChange } = this.context.options.hooks;
     if (onChange) {
       try {
@@ -359,7 +411,10 @@ export class LoadedRoom implements RoomReplica {
       clearTimeout(this.checkpointTimer);
       this.checkpointTimer = null;
     }
-    if (!this.unsaved || this.unloaded) return true;
+    if (!this.unsaved || this.unloaded) {
+      if (this.versionWriteFailed && !this.unloaded && this.isWriter) this.writeAutomaticVersion(Y.encodeStateAsUpdate(this.doc), this.changes);
+      return true;
+    }
     let ticket: CheckpointTicket | null;
     try {
       ticket = this.membership ? this.membership.beginCheckpoint() : null;
@@ -375,6 +430,7 @@ export class LoadedRoom implements RoomReplica {
     }
     const started = performance.now();
     const state = Y.encodeStateAsUpdate(this.doc);
+    const changes = this.changes;
     this.unsaved = false;
     try {
       await this.context.options.store.store(this.name, state);
@@ -393,12 +449,44 @@ export class LoadedRoom implements RoomReplica {
     this.lastCheckpointAt = new Date();
     this.context.counters.checkpoints++;
     this.context.events.emit('checkpoint', { room: this.name, bytes: state.byteLength, durationMs });
+    this.writeAutomaticVersion(state, changes);
     try {
       await this.context.options.hooks.onStore?.({ room: this.name, state, durationMs });
     } catch (error) {
       this.logger.error({ err: error }, 'onStore hook failed');
     }
     return !this.unsaved;
+  }
+
+  /** True when this node holds the room's writer lease (always on a single node): it alone writes checkpoints and automatic versions. */
+  get isWriter(): boolean {
+    return this.membership?.isWriter ?? true;
+  }
+
+  /**
+   * Writes a checkpointed state as an automatic version, if it covers changes no version has.
+   * Off the checkpoint's path: a failure is logged and retried at the next checkpoint, and never
+   * fails the checkpoint.
+   */
+  private writeAutomaticVersion(state: Uint8Array, changes: number): void {
+    const versions = this.context.versions;
+    if (!versions || !this.context.options.versions.automatic || changes <= this.versionedChanges) return;
+    this.versionWrites = this.versionWrites.then(async () => {
+      if (changes <= this.versionedChanges || this.deleted) return;
+      try {
+        await versions.create(this.name, state, 'auto');
+        this.versionedChanges = changes;
+        this.versionWriteFailed = false;
+      } catch (error) {
+        this.versionWriteFailed = true;
+        this.logger.error({ err: error }, 'writing an automatic version failed; the next checkpoint retries');
+      }
+    });
+  }
+
+  /** True once `drop` was called: the room was deleted and must not be used any more. */
+  get wasDeleted(): boolean {
+    return this.deleted;
   }
 
   private checkpointFailed(cause: unknown): false {
@@ -445,6 +533,7 @@ export class LoadedRoom implements RoomReplica {
     this.context.onUnloaded(this);
     this.stopWatchingStorage?.();
     try {
+      await this.versionWrites;
       await this.membership?.leave();
       await this.context.options.store.release?.(this.name);
     } catch (error) {
@@ -453,6 +542,36 @@ export class LoadedRoom implements RoomReplica {
     this.doc.destroy();
     this.context.events.emit('roomUnloaded', { room: this.name });
     return true;
+  }
+
+  /**
+   * The room was deleted: closes every connection with 4410 and leaves memory without saving
+   * (a checkpoint now would write the deleted document back). Pending version writes are skipped.
+   */
+  async drop(): Promise<void> {
+    if (this.unloaded) return;
+    this.deleted = true;
+    this.unloaded = true;
+    this.stopTimers();
+    this.doc.off('update', this.handleDocumentUpdate);
+    this.context.onUnloaded(this);
+    const closed = [...this.connections].map((connection) => {
+      const done = connection.socket.readyState === connection.socket.CLOSED ? Promise.resolve() : once(connection.socket, 'close');
+      connection.close(CloseCode.roomDeleted, CloseReason.roomDeleted);
+      return done;
+    });
+    await Promise.all(closed);
+    // A checkpoint already writing must finish before the stored document is deleted, or it would write it back.
+    await this.checkpointChain;
+    await this.versionWrites;
+    try {
+      await this.membership?.leave();
+      await this.context.options.store.release?.(this.name);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'releasing a deleted room failed');
+    }
+    this.doc.destroy();
+    this.context.events.emit('roomUnloaded', { room: this.name });
   }
 
   /** Drops the room without saving: only for a room whose load failed. */
