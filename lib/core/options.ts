@@ -6,7 +6,6 @@ import { parseAllowedOrigins } from './http/origin-check.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
-import type { FanOutOptions } from './room/fan-out.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { FileVersionStore } from './versions/file-version-store.js';
 import { MemoryVersionStore } from './versions/memory-version-store.js';
@@ -112,6 +111,23 @@ export interface SymphonyLimits {
    * @default null (no limit)
    */
   maxConnectionsPerAddress?: number | null;
+}
+
+/** How a busy room's broadcasts are coalesced (see lib/core/room/fan-out.ts for the cost model). */
+export interface FanOutOptions {
+  /**
+   * Length of a coalescing tick, in milliseconds; 0 writes every message at once. 20 ms adds at
+   * most 20 ms to a message in a busy room (well under the 50 ms at which a cursor starts to look
+   * late) and cuts a busy room's writes to at most 50 per receiver a second.
+   * @default 20
+   */
+  tickMs?: number;
+  /**
+   * Messages a room writes at once within one tick before it counts as busy and coalesces. 1 sends
+   * a message that arrives alone at once, and coalesces from the second message of a tick on.
+   * @default 1
+   */
+  busyThresholdPerTick?: number;
 }
 
 /** What happens to an upgrade request for a path Symphony does not serve, after every `upgrade` listener ran. */

@@ -1,9 +1,3 @@
-import * as Y from 'yjs';
-import type { Connection } from '../connection/connection.js';
-import type { Counters } from '../counters.js';
-import { readAwarenessUpdate, writeAwarenessUpdate, type AwarenessEntry } from '../protocol/awareness-update.js';
-import { awarenessFrame, syncUpdateFrame, websocketFrame } from '../protocol/frames.js';
-
 /**
  * Adaptive coalescing of a room's broadcasts.
  *
@@ -25,21 +19,11 @@ import { awarenessFrame, syncUpdateFrame, websocketFrame } from '../protocol/fra
  * a client already holds changes nothing there, and y-protocols ignores an awareness entry whose
  * clock is not newer than the one it holds, so echoes are harmless.
  */
-export interface FanOutOptions {
-  /**
-   * Length of a coalescing tick, in milliseconds; 0 writes every message at once. 20 ms adds at
-   * most 20 ms to a message in a busy room (well under the 50 ms at which a cursor starts to look
-   * late) and cuts a busy room's writes to at most 50 per receiver a second.
-   * @default 20
-   */
-  tickMs?: number;
-  /**
-   * Messages a room writes at once within one tick before it counts as busy and coalesces. 1 sends
-   * a message that arrives alone at once, and coalesces from the second message of a tick on.
-   * @default 1
-   */
-  busyThresholdPerTick?: number;
-}
+import * as Y from 'yjs';
+import type { Connection } from '../connection/connection.js';
+import type { Counters } from '../counters.js';
+import { readAwarenessUpdate, writeAwarenessUpdate, type AwarenessEntry } from '../protocol/awareness-update.js';
+import { awarenessFrame, syncUpdateFrame, websocketFrame } from '../protocol/frames.js';
 
 /**
  * Gathered bytes at which a room writes at once instead of waiting for the end of its tick. Writes
