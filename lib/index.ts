@@ -39,6 +39,19 @@ export type { DocumentStore, RoomStorageStatus, StorageDamage } from './core/sto
 export { FileStore, type FileStoreOptions } from './core/storage/file-store.js';
 export { MemoryStore } from './core/storage/memory-store.js';
 export { documentToJSON } from './core/document/to-json.js';
+export { signWebhook, verifyWebhook, type VerifyWebhookOptions } from './core/webhooks/signature.js';
+export { defaultWebhookDelivery, type WebhookDeliveryOptions } from './core/webhooks/webhook-options.js';
+export {
+  webhookEventTypes,
+  type WebhookDeliveryRecord,
+  type WebhookDeliveryState,
+  type WebhookEndpoint,
+  type WebhookEvent,
+  type WebhookEventData,
+  type WebhookEventType,
+  type WebhookStats,
+  type WebhookStatus,
+} from './core/webhooks/webhook-wire-types.js';
 export {
   AuthenticationError,
   CheckpointError,

@@ -1,3 +1,5 @@
+import { ConfigurationError, type WebhookEndpoint } from '../../lib/index.js';
+
 /** Settings every example reads from the environment, with the defaults of `npm start`. */
 export const port = Number(process.env.PORT ?? 3000);
 export const host = process.env.HOST ?? '0.0.0.0';
@@ -24,3 +26,15 @@ function parseAllowedOrigins(value: string | undefined): readonly string[] | '*'
  * message at once. Unset: Symphony's default.
  */
 export const fanOutTickMs: number | undefined = process.env.SYMPHONY_FAN_OUT_TICK_MS ? Number(process.env.SYMPHONY_FAN_OUT_TICK_MS) : undefined;
+
+/**
+ * Webhooks from `SYMPHONY_WEBHOOK_URL` and `SYMPHONY_WEBHOOK_SECRET`: one receiver of every event
+ * when both are set, none when neither is; one without the other is a mistake worth stopping for.
+ */
+export function webhooksFromEnvironment(): WebhookEndpoint[] {
+  const url = process.env.SYMPHONY_WEBHOOK_URL;
+  const secret = process.env.SYMPHONY_WEBHOOK_SECRET;
+  if (!url && !secret) return [];
+  if (!url || !secret) throw new ConfigurationError('SYMPHONY_WEBHOOK_URL and SYMPHONY_WEBHOOK_SECRET must be set together');
+  return [{ url, secret }];
+}

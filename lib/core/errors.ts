@@ -78,7 +78,24 @@ export type UpdateRejectionCode =
   /** Not a valid Yjs update. */
   | 'SYMPHONY_ERR_MALFORMED_UPDATE'
   /** The room's journal cannot be written (a full disk): nothing is accepted until it can. */
-  | 'SYMPHONY_ERR_STORAGE_UNAVAILABLE';
+  | 'SYMPHONY_ERR_STORAGE_UNAVAILABLE'
+  /** It would nest shared types deeper than `limits.maxNestingDepth`. */
+  | 'SYMPHONY_ERR_NESTING_TOO_DEEP'
+  /** It left more than `limits.maxPendingBytes` waiting for data the document lacks (dropped again). */
+  | 'SYMPHONY_ERR_MISSING_DEPENDENCIES'
+  /** Yjs failed half-way through it: the room was unloaded without a checkpoint, to reload from the store. */
+  | 'SYMPHONY_ERR_ROOM_DAMAGED';
+
+/** The HTTP status each refusal answers with on the REST API. */
+const updateRejectionStatus: Record<UpdateRejectionCode, 400 | 413 | 500 | 503> = {
+  SYMPHONY_ERR_MALFORMED_UPDATE: 400,
+  SYMPHONY_ERR_NESTING_TOO_DEEP: 400,
+  SYMPHONY_ERR_MISSING_DEPENDENCIES: 400,
+  SYMPHONY_ERR_UPDATE_TOO_LARGE: 413,
+  SYMPHONY_ERR_DOCUMENT_TOO_LARGE: 413,
+  SYMPHONY_ERR_ROOM_DAMAGED: 500,
+  SYMPHONY_ERR_STORAGE_UNAVAILABLE: 503,
+};
 
 /**
  * An update from host code (or the REST API) was refused for a reason a client's update would be
@@ -86,11 +103,11 @@ export type UpdateRejectionCode =
  */
 export class UpdateRejectedError extends SymphonyError {
   declare readonly code: UpdateRejectionCode;
-  readonly status: 400 | 413 | 503;
+  readonly status: 400 | 413 | 500 | 503;
 
   constructor(room: string, code: UpdateRejectionCode, message: string, cause?: unknown) {
     super(code, message, { room, cause });
-    this.status = code === 'SYMPHONY_ERR_MALFORMED_UPDATE' ? 400 : code === 'SYMPHONY_ERR_STORAGE_UNAVAILABLE' ? 503 : 413;
+    this.status = updateRejectionStatus[code];
   }
 }
 

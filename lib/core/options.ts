@@ -13,6 +13,8 @@ import { checkRetention, defaultVersionRetention } from './versions/retention.js
 import type { SymphonyHooks } from './types.js';
 import type { VersionStore } from './versions/version-store.js';
 import type { VersionRetentionRule } from './versions/version-types.js';
+import type { WebhookEndpoint } from './webhooks/webhook-wire-types.js';
+import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookDeliveryOptions } from './webhooks/webhook-options.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
 export interface SymphonyLimits {
@@ -29,6 +31,45 @@ export interface SymphonyLimits {
    * @default 52_428_800
    */
   maxDocumentBytes?: number;
+  /**
+   * Most items a room's document may hold, weighted by what they cost in memory (see `Footprint`:
+   * one unit is about 250 bytes of heap). Encoded bytes understate memory 20–60× for many tiny
+   * items; 750,000 units keep the worst case near 200 MB, so a 512 MB heap survives one writer
+   * doing its worst, while a long, heavily edited text or a whiteboard of thousands of shapes stays
+   * far below. An update that would exceed it is refused and its connection closed with 4413.
+   * @default 750_000
+   */
+  maxDocumentItems?: number;
+  /**
+   * Most text, keys and binary a room's document may hold, in bytes (UTF-16 characters count 2).
+   * 32 MiB is some ten times the longest novels; beyond it the update is refused with 4413.
+   * @default 33_554_432
+   */
+  maxDocumentContentBytes?: number;
+  /**
+   * Deepest nesting of shared types (a top-level type is depth 0, a type inside it 1). Yjs walks
+   * nested types recursively and overflows the stack at 1,500–3,000 levels, in the middle of a
+   * transaction; rich-text editors nest about 2 levels per list level (Tiptap lists nested 20 deep
+   * are 42 levels). An update nesting deeper is refused whole and its connection closed with 4422.
+   * @default 128
+   */
+  maxNestingDepth?: number;
+  /**
+   * Bytes of updates whose dependencies are missing that a room holds back. Yjs keeps them outside
+   * every other limit, writes them into checkpoints and sends them to every joiner; stock clients
+   * send them again with any missing data on their next sync. Beyond it they are dropped and the
+   * connection that sent the last one is closed with 4424.
+   * @default 65_536
+   */
+  maxPendingBytes?: number;
+  /**
+   * Heap use, in percent of the heap limit (`--max-old-space-size`), above which no new room is
+   * loaded (the upgrade is answered 503) so that the rooms already loaded keep their memory and
+   * the process does not die of an out-of-memory error. Loaded rooms keep accepting connections.
+   * A number above 0 and at most 100 (fractions allowed).
+   * @default 85
+   */
+  maxHeapUsedPercent?: number;
   /**
    * Connections one room accepts on this node; more are closed with 4429 (room full). Fan-out cost
    * grows with the square of a room's size.
@@ -233,6 +274,14 @@ export interface SymphonyOptions extends SymphonyHooks {
   trustProxy?: number;
   /** Version history; see `VersionOptions` for defaults and reasons. */
   versions?: VersionOptions;
+  /**
+   * Receivers of signed webhook events (`room.loaded`, `document.updated`, `user.joined`, …; see the
+   * README): `[{ url, secret, events? }]`. The URL must be http(s), the secret at least 16 characters.
+   * @default [] (no webhooks)
+   */
+  webhooks?: WebhookEndpoint[];
+  /** Queue, retry and timing settings of webhook delivery; see `WebhookDeliveryOptions` for defaults and reasons. */
+  webhookDelivery?: WebhookDeliveryOptions;
 }
 
 export interface ResolvedOptions {
@@ -251,6 +300,7 @@ export interface ResolvedOptions {
   readonly handleUnknownUpgrades: UnknownUpgradeHandling;
   readonly refuseWithCloseCode: boolean;
   readonly trustProxy: number;
+  readonly webhooks: ResolvedWebhookOptions;
   readonly versions: {
     /** Null when version history is off (a document store with no version store beside it). */
     readonly store: VersionStore | null;
@@ -266,6 +316,11 @@ const nullableLimits = { maxConnectionsPerAddress: true } as const;
 export const defaultLimits: Readonly<Required<SymphonyLimits>> = Object.freeze({
   maxMessageBytes: 1_048_576,
   maxDocumentBytes: 52_428_800,
+  maxDocumentItems: 750_000,
+  maxDocumentContentBytes: 33_554_432,
+  maxNestingDepth: 128,
+  maxPendingBytes: 65_536,
+  maxHeapUsedPercent: 85,
   maxConnectionsPerRoom: 500,
   maxBufferedBytes: 4_194_304,
   pingIntervalMs: 30_000,
@@ -288,6 +343,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   }
   const limits = { ...defaultLimits, ...options.limits };
   for (const [name, value] of Object.entries(limits)) {
+    if (name === 'maxHeapUsedPercent') continue;
     // A null limit is one that is off (`maxConnectionsPerAddress`).
     if (value !== null || !(name in nullableLimits)) positiveInteger(`limits.${name}`, value as number);
   }
@@ -295,6 +351,9 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     tickMs: nonNegativeInteger('fanOut.tickMs', options.fanOut?.tickMs ?? 20),
     busyThresholdPerTick: positiveInteger('fanOut.busyThresholdPerTick', options.fanOut?.busyThresholdPerTick ?? 1),
   };
+  if (!(typeof limits.maxHeapUsedPercent === 'number' && limits.maxHeapUsedPercent > 0 && limits.maxHeapUsedPercent <= 100)) {
+    throw new ConfigurationError(`"limits.maxHeapUsedPercent" must be a number above 0 and at most 100, got ${String(limits.maxHeapUsedPercent)}`);
+  }
   const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? 30_000);
   const unloadGraceMs = nonNegativeInteger('unloadGraceMs', options.unloadGraceMs ?? 5_000);
   for (const hook of ['authenticate', 'onLoad', 'onChange', 'onStore', 'onConnect', 'onDisconnect'] as const) {
@@ -308,6 +367,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   }
   const refuseWithCloseCode = options.refuseWithCloseCode ?? true;
   if (typeof refuseWithCloseCode !== 'boolean') throw new ConfigurationError(`"refuseWithCloseCode" must be a boolean, got ${JSON.stringify(refuseWithCloseCode)}`);
+  const webhooks = resolveWebhookOptions(options.webhooks, options.webhookDelivery);
   const logger = options.logger ?? createJsonLogger();
   const store = options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger });
   return {
@@ -332,6 +392,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     handleUnknownUpgrades,
     refuseWithCloseCode,
     trustProxy: nonNegativeInteger('trustProxy', options.trustProxy ?? 0),
+    webhooks,
     versions: resolveVersionOptions(options.versions, store),
   };
 }

@@ -25,8 +25,9 @@ import { originAllowed, originHeader } from './http/origin-check.js';
 import { normalizeRoomName, roomNameFromUrl } from './http/room-name.js';
 import { UnclaimedUpgrades } from './http/unclaimed-upgrades.js';
 import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-refusal.js';
-import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
+import { heapAboveLimit } from './room/heap-pressure.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import { FanOutTicker } from './room/fan-out.js';
 import type { AuthResult, ConnectionInfo, RoomInfo, ShutdownReport } from './types.js';
@@ -35,6 +36,9 @@ import { listStoredRooms } from './storage/stored-rooms.js';
 import { restoreState } from './versions/restore-content.js';
 import { checkVersionLabels, VersionHistory } from './versions/version-history.js';
 import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhookEvents } from './webhooks/webhook-events.js';
+import type { WebhookStats, WebhookStatus } from './webhooks/webhook-wire-types.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
@@ -50,6 +54,7 @@ export interface SymphonyStats extends Readonly<Counters> {
   /** CPU time of the process since start, in microseconds. */
   readonly cpu: NodeJS.CpuUsage;
   readonly accepting: boolean;
+  readonly webhooks: WebhookStats;
 }
 
 
@@ -99,6 +104,8 @@ export class Symphony {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closing: Promise<ShutdownReport> | null = null;
   private readonly started: Promise<void>;
+  private readonly webhookDispatcher: WebhookDispatcher;
+  private readonly webhookEvents: WebhookEvents | null = null;
   private readonly versions: VersionHistory | null;
   /** Rooms being deleted: loading them waits until the deletion is done, so it never loads what is being deleted. */
   private readonly deletions = new Map<string, Promise<boolean>>();
@@ -145,11 +152,21 @@ export class Symphony {
       }),
     );
     this.started.catch((error: unknown) => this.options.logger.error({ err: error }, 'cluster replicator failed to start'));
+    this.webhookDispatcher = new WebhookDispatcher(this.options.webhooks, this.options.logger);
+    if (this.options.webhooks.endpoints.length > 0) {
+      const host = { events: this.events, isWriter: (room: string) => this.isWriter(room), documentSummary: (room: string) => this.documentSummary(room) };
+      this.webhookEvents = new WebhookEvents(host, this.webhookDispatcher, this.options.webhooks.documentUpdatedIntervalMs, this.options.logger);
+    }
   }
 
   /** False once `close()` was called: the host's health route should then answer 503. */
   get accepting(): boolean {
     return this.state === 'running';
+  }
+
+  /** The resource limits in force (defaults applied), e.g. for an HTTP route that takes updates. */
+  get limits(): Readonly<Required<SymphonyLimits>> {
+    return this.options.limits;
   }
 
   /** Resolves when the replicator (cluster mode) has started; immediately on a single node. */
@@ -249,7 +266,7 @@ export class Symphony {
     const loaded = await this.acquire(room);
     try {
       const refusal = loaded.applyHostUpdate(update, options.reason);
-      if (refusal) throw new UpdateRejectedError(room, refusal.code, `update refused for room "${room}": ${refusal.message}`, refusal.cause);
+      if (refusal) throw new UpdateRejectedError(room, refusal.code, `update refused for room "${room}": ${refusal.closeReason}`, refusal.details.err);
     } finally {
       loaded.unhold();
     }
@@ -359,6 +376,11 @@ export class Symphony {
     return this.versions;
   }
 
+  /** Webhooks: the endpoints (without their secrets), delivery totals and the recent deliveries, newest first. */
+  webhooks(): WebhookStatus {
+    return this.webhookDispatcher.status();
+  }
+
   /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
     let roomsDamaged = 0;
@@ -378,6 +400,7 @@ export class Symphony {
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
       accepting: this.accepting,
+      webhooks: this.webhookDispatcher.stats(),
     };
   }
 
@@ -419,6 +442,9 @@ export class Symphony {
         room.stopTimers();
       }
     }
+    // Before the store closes: a coalesced document.updated still waiting reads the saved state.
+    await this.webhookEvents?.close();
+    await this.webhookDispatcher.close();
     this.httpServer.off('upgrade', this.handleUpgrade);
     this.unclaimedUpgrades?.close();
     // Rooms that were unloading on their own may still be writing a version.
@@ -521,6 +547,10 @@ export class Symphony {
       });
       if ('refusal' in decision) return this.refuse(request, socket, head, decision.refusal);
       if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
+      if (!this.loadedRooms.has(roomName) && heapAboveLimit(limits.maxHeapUsedPercent)) {
+        logger.warn({ room: roomName, heapUsed: process.memoryUsage().heapUsed }, 'connection refused: the heap is above limits.maxHeapUsedPercent, no new room is loaded');
+        return this.refuse(request, socket, head, { status: 503, message: 'server low on memory', headers: { 'Retry-After': '5' } });
+      }
       try {
         room = await this.acquireWithin(roomName, limits.roomLoadTimeoutMs);
       } catch (error) {
@@ -694,6 +724,14 @@ export class Symphony {
    */
   private acquireWithin(name: string, timeoutMs: number): Promise<LoadedRoom> {
     return withTimeout(this.acquire(name), timeoutMs, `loading room "${name}"`, (late) => late.unhold());
+  }
+
+  /** Size and state vector of a room's document for `document.updated`: from memory when loaded, else from the store. */
+  private async documentSummary(room: string): Promise<{ documentBytes: number; stateVector: Uint8Array } | null> {
+    const loaded = this.loadedRooms.get(room);
+    if (loaded && loaded.loading === null) return { documentBytes: loaded.info().documentBytes, stateVector: Y.encodeStateVector(loaded.doc) };
+    const state = await this.options.store.load(room);
+    return state === null ? null : { documentBytes: state.byteLength, stateVector: Y.encodeStateVectorFromUpdate(state) };
   }
 
   private runHook(name: string, hook: () => void | Promise<void>): void {

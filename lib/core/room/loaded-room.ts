@@ -4,6 +4,8 @@ import * as Y from 'yjs';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../replicator.js';
 import type { Connection } from '../connection/connection.js';
 import type { Counters } from '../counters.js';
+import { addFootprint, emptyFootprint, measureDocument } from '../document/footprint.js';
+import { dropPendingStructs, pendingBytes } from '../document/pending-structs.js';
 import { CheckpointError, StorageUnavailableError, type UpdateRejectionCode } from '../errors.js';
 import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
@@ -24,6 +26,8 @@ import type { RoomStorageStatus, StorageDamage } from '../storage/document-store
 import { RoomFanOut, type FanOutTicker } from './fan-out.js';
 import type { VersionHistory } from '../versions/version-history.js';
 import { Presence, PresenceRefusedError } from './presence.js';
+import { hasUnfinishedTransaction } from './transaction-health.js';
+import { admitClientUpdate } from './update-admission.js';
 
 export interface RoomContext {
   readonly options: ResolvedOptions;
@@ -47,8 +51,15 @@ function isEmptyUpdate(update: Uint8Array): boolean {
 /** Why an update from a client or host code was refused (see `UpdateRejectedError`). */
 export interface UpdateRefusal {
   readonly code: UpdateRejectionCode;
-  readonly message: string;
-  readonly cause?: unknown;
+  /** How a client's connection is closed for it. */
+  readonly closeCode: number;
+  readonly closeReason: string;
+  /** What the log line and the error say about the refusal. */
+  readonly details: Record<string, unknown>;
+}
+
+function refusal(code: UpdateRejectionCode, closeCode: number, closeReason: string, details: Record<string, unknown>): UpdateRefusal {
+  return { code, closeCode, closeReason, details };
 }
 
 /** Longest wait between checkpoint retries of a room whose store keeps failing. */
@@ -66,6 +77,8 @@ export class LoadedRoom implements RoomReplica {
   lastActivityAt = new Date();
   lastCheckpointAt: Date | null = null;
   documentBytes = 0;
+  /** Items and content the document holds, as `limits` count them: exact after load and each checkpoint, an upper bound between. */
+  readonly footprint = emptyFootprint();
   /** Resolves once the room's state is loaded; rejects if it cannot be. */
   loading: Promise<void> | null = null;
 
@@ -91,6 +104,8 @@ export class LoadedRoom implements RoomReplica {
   private versionWriteFailed = false;
   private versionWrites: Promise<void> = Promise.resolve();
   private deleted = false;
+  /** While a client's update is applied: its document updates, committed only once Yjs finished cleanly. */
+  private heldUpdates: [Uint8Array, unknown][] | null = null;
 
   constructor(
     readonly name: string,
@@ -122,6 +137,7 @@ export class LoadedRoom implements RoomReplica {
     if (state !== null) {
       Y.applyUpdate(this.doc, state, loadOrigin);
       this.documentBytes = state.byteLength;
+      Object.assign(this.footprint, measureDocument(this.doc));
     }
     // Registered after the load, so the loaded state is neither journaled nor relayed.
     this.doc.on('update', this.handleDocumentUpdate);
@@ -144,6 +160,11 @@ export class LoadedRoom implements RoomReplica {
 
   addConnection(connection: Connection): void {
     this.holds--;
+    if (this.unloaded) {
+      // The room was found damaged while this join was in progress: the next join reloads it.
+      connection.close(CloseCode.internalError, CloseReason.roomDamaged);
+      return;
+    }
     this.connections.add(connection);
     this.touch();
     connection.send(syncStep1Frame(Y.encodeStateVector(this.doc)));
@@ -154,7 +175,8 @@ export class LoadedRoom implements RoomReplica {
   removeConnection(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
     const removal = this.presence.removeOwner(connection.id);
-    if (removal) {
+    // A room given up as damaged has left the cluster already: nobody is left to tell.
+    if (removal && !this.unloaded) {
       this.fanOut.presence(removal, null, null);
       this.membership?.publishAwareness(removal);
     }
@@ -245,52 +267,75 @@ export class LoadedRoom implements RoomReplica {
       this.context.counters.droppedReadOnlyUpdates++;
       return;
     }
-    const refusal = this.admitUpdate(update, connection.origin);
+    const refusal = this.admitUpdate(update, connection.origin, connection);
     if (refusal === null) return;
-    switch (refusal.code) {
-      case 'SYMPHONY_ERR_STORAGE_UNAVAILABLE':
-        // Not applied, so not relayed: the client keeps the change and sends it again when it reconnects.
-        connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
-        break;
-      case 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE':
-        this.logger.warn({ connection: connection.id, documentBytes: this.documentBytes, updateBytes: update.byteLength }, 'update refused: document too large');
-        connection.close(CloseCode.documentTooLarge, CloseReason.documentTooLarge);
-        break;
-      case 'SYMPHONY_ERR_UPDATE_TOO_LARGE':
-        connection.close(CloseCode.messageTooBig, CloseReason.messageTooBig);
-        break;
-      case 'SYMPHONY_ERR_MALFORMED_UPDATE':
-        this.closeForProtocolError(connection, CloseReason.protocolError, { err: refusal.cause });
-        break;
-    }
+    if (refusal.code === 'SYMPHONY_ERR_ROOM_DAMAGED') return; // every connection was closed with 1011
+    if (refusal.code === 'SYMPHONY_ERR_MALFORMED_UPDATE') return this.closeForProtocolError(connection, refusal.closeReason, refusal.details ?? {});
+    this.logger.warn({ connection: connection.id, userId: connection.userId, ...refusal.details }, `update refused: ${refusal.closeReason}`);
+    connection.close(refusal.closeCode, refusal.closeReason);
   }
 
   /** A Yjs update from host code: passes exactly the checks of a client's update. Returns why it was refused, or null. */
   applyHostUpdate(update: Uint8Array, reason?: string): UpdateRefusal | null {
-    return this.admitUpdate(update, reason === undefined ? { kind: 'server' } : { kind: 'server', reason });
+    return this.admitUpdate(update, reason === undefined ? { kind: 'server' } : { kind: 'server', reason }, null);
   }
 
-  /** The checks every update from a client or host code passes, then the update itself. Returns why it was refused, or null. */
-  private admitUpdate(update: Uint8Array, origin: UpdateOrigin): UpdateRefusal | null {
-    const { maxMessageBytes, maxDocumentBytes } = this.context.options.limits;
-    if (update.byteLength > maxMessageBytes) {
-      return { code: 'SYMPHONY_ERR_UPDATE_TOO_LARGE', message: `the update (${update.byteLength} bytes) exceeds limits.maxMessageBytes (${maxMessageBytes})` };
+  /**
+   * The checks every update from a client or host code passes, then the update itself, applied
+   * whole or not at all (see `applyWhole`). Returns why it was refused, or null.
+   */
+  private admitUpdate(update: Uint8Array, origin: UpdateOrigin, sender: Connection | null): UpdateRefusal | null {
+    const { limits } = this.context.options;
+    if (update.byteLength > limits.maxMessageBytes) {
+      return refusal('SYMPHONY_ERR_UPDATE_TOO_LARGE', CloseCode.messageTooBig, CloseReason.messageTooBig, { updateBytes: update.byteLength, maxMessageBytes: limits.maxMessageBytes });
     }
     if (!this.writable) {
       // A client with nothing new answers the sync with an empty update: nothing to write, nothing refused.
       if (isEmptyUpdate(update)) return null;
       this.context.counters.updatesRefusedUnwritable++;
-      return { code: 'SYMPHONY_ERR_STORAGE_UNAVAILABLE', message: "the room's journal cannot be written (the disk is full); try again later" };
+      // Not applied, so not relayed: a client keeps the change and sends it again when it reconnects.
+      return refusal('SYMPHONY_ERR_STORAGE_UNAVAILABLE', CloseCode.tryAgainLater, CloseReason.storageUnavailable, {});
     }
-    if (this.documentBytes + update.byteLength > maxDocumentBytes) {
-      return { code: 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE', message: `the document would exceed limits.maxDocumentBytes (${maxDocumentBytes})` };
+    const admission = admitClientUpdate(this.doc, update, this, limits);
+    if (!admission.ok) {
+      const code = admission.malformed ? 'SYMPHONY_ERR_MALFORMED_UPDATE' : admission.code === CloseCode.nestingTooDeep ? 'SYMPHONY_ERR_NESTING_TOO_DEEP' : 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE';
+      return refusal(code, admission.code, admission.reason, admission.details);
     }
-    try {
-      Y.applyUpdate(this.doc, update, origin);
-    } catch (cause) {
-      return { code: 'SYMPHONY_ERR_MALFORMED_UPDATE', message: 'not a valid Yjs update', cause };
+    if (!this.applyWhole(update, origin, sender)) return refusal('SYMPHONY_ERR_ROOM_DAMAGED', CloseCode.internalError, CloseReason.roomDamaged, {});
+    addFootprint(this.footprint, admission.footprint);
+    const pending = pendingBytes(this.doc);
+    if (pending > limits.maxPendingBytes) {
+      dropPendingStructs(this.doc);
+      // What was dropped had been counted on arrival; recounting keeps the limits from leaking.
+      Object.assign(this.footprint, measureDocument(this.doc));
+      return refusal('SYMPHONY_ERR_MISSING_DEPENDENCIES', CloseCode.missingDependencies, CloseReason.missingDependencies, { pendingBytes: pending, maxPendingBytes: limits.maxPendingBytes });
     }
     return null;
+  }
+
+  /**
+   * Applies an update and commits (journals, relays) what it changed only once Yjs has finished
+   * its transaction. An update that fails half-way leaves the document holding part of it: that
+   * state must never be saved or sent, so the room is given up (see `giveUpDamaged`).
+   */
+  private applyWhole(update: Uint8Array, origin: UpdateOrigin, sender: Connection | null): boolean {
+    const held: [Uint8Array, unknown][] = [];
+    this.heldUpdates = held;
+    let failure: unknown = null;
+    try {
+      Y.applyUpdate(this.doc, update, origin);
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.heldUpdates = null;
+    }
+    if (failure === null && hasUnfinishedTransaction(this.doc)) failure = new Error('a transaction did not finish');
+    if (failure !== null) {
+      this.giveUpDamaged(failure, { connection: sender?.id, userId: sender?.userId, origin: origin.kind, updateBytes: update.byteLength });
+      return false;
+    }
+    for (const [change, changeOrigin] of held) this.commitDocumentUpdate(change, changeOrigin);
+    return true;
   }
 
   private closeForProtocolError(connection: Connection, reason: string, context: object): void {
@@ -307,8 +352,13 @@ export class LoadedRoom implements RoomReplica {
 
   // ---- updates from every source ------------------------------------------------------------
 
-  /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
   private readonly handleDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (this.heldUpdates) this.heldUpdates.push([update, origin]);
+    else this.commitDocumentUpdate(update, origin);
+  };
+
+  /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
+  private commitDocumentUpdate(update: Uint8Array, origin: unknown): void {
     const source = origin as UpdateOrigin;
     this.changes++;
     this.documentBytes += update.byteLength;
@@ -329,10 +379,11 @@ export class LoadedRoom implements RoomReplica {
         this.logger.error({ err: error }, 'onChange hook failed');
       }
     }
-  };
+  }
 
   applyRemoteUpdate(update: Uint8Array, nodeId: string): void {
-    Y.applyUpdate(this.doc, update, { kind: 'remote', nodeId } satisfies UpdateOrigin);
+    if (this.unloaded) return;
+    this.applyWhole(update, { kind: 'remote', nodeId }, null);
   }
 
   requestCheckpoint(): void {
@@ -352,7 +403,11 @@ export class LoadedRoom implements RoomReplica {
   applyServerChange(change: (doc: Y.Doc) => void, reason?: string): void {
     if (!this.writable) throw new StorageUnavailableError(this.name);
     const origin: UpdateOrigin = reason === undefined ? { kind: 'server' } : { kind: 'server', reason };
-    this.doc.transact(() => change(this.doc), origin);
+    try {
+      this.doc.transact(() => change(this.doc), origin);
+    } finally {
+      if (hasUnfinishedTransaction(this.doc)) this.giveUpDamaged(new Error('a transaction did not finish'), { origin: 'server' });
+    }
   }
 
   private readonly handleStorageStatus = (status: RoomStorageStatus): void => {
@@ -446,6 +501,8 @@ export class LoadedRoom implements RoomReplica {
     const durationMs = performance.now() - started;
     this.failedCheckpoints = 0;
     this.documentBytes = state.byteLength;
+    // Deletions and merges shrink a document; an exact count keeps the limits from drifting upwards.
+    if (!this.unloaded) Object.assign(this.footprint, measureDocument(this.doc));
     this.lastCheckpointAt = new Date();
     this.context.counters.checkpoints++;
     this.context.events.emit('checkpoint', { room: this.name, bytes: state.byteLength, durationMs });
@@ -574,6 +631,35 @@ export class LoadedRoom implements RoomReplica {
     this.context.events.emit('roomUnloaded', { room: this.name });
   }
 
+  /**
+   * Gives up a room whose document can no longer be trusted (an update failed half-way through, or
+   * Yjs did not finish a transaction): its state is never checkpointed, every connection is closed
+   * with 1011 (stock clients reconnect) and the room is unloaded, so the next join loads it again
+   * from the store, whose journal holds every change committed before the damage.
+   */
+  private giveUpDamaged(cause: unknown, context: Record<string, unknown>): void {
+    if (this.unloaded) return;
+    this.logger.error({ err: cause, ...context }, 'room damaged: unloading it without a checkpoint; the next join reloads it from the store');
+    this.unloaded = true;
+    this.unsaved = false;
+    this.stopTimers();
+    this.stopWatchingStorage?.();
+    this.doc.off('update', this.handleDocumentUpdate);
+    // Released first and synchronously, so the journal is flushed before a reload can read it.
+    const released = Promise.resolve(this.context.options.store.release?.(this.name));
+    this.context.onUnloaded(this);
+    for (const connection of this.connections) connection.close(CloseCode.internalError, CloseReason.roomDamaged);
+    void released
+      .then(() => this.membership?.leave())
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'releasing a damaged room failed'));
+    try {
+      this.doc.destroy();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'destroying a damaged document failed');
+    }
+    this.context.events.emit('roomUnloaded', { room: this.name });
+  }
+
   /** Drops the room without saving: only for a room whose load failed. */
   discard(): void {
     this.unloaded = true;
@@ -589,6 +675,7 @@ export class LoadedRoom implements RoomReplica {
   /** Stops timers after a final checkpoint at shutdown. */
   stopTimers(): void {
     this.cancelUnload();
+    this.fanOut.stop();
     if (this.checkpointTimer) {
       clearTimeout(this.checkpointTimer);
       this.checkpointTimer = null;
