@@ -6,6 +6,7 @@
  *   npm run bench                                     # sweep: 500,1000,2000 users, 60 s, 3 repeats
  *   npm run bench -- --users 500,1000 --duration 30s --repeat 3 --servers symphony,y-websocket
  *   npm run bench -- --quick                          # smoke run: 200 users, 10 s, once
+ *   npm run bench -- --scenario big-rooms             # rooms of 50, 400 users (also: seed-mix, rooms of 4, 1,200 users)
  *   npm run bench -- --soak 10m [--soak-users 1000]   # CPU per user-second as documents grow
  *   npm run bench -- --memory [--memory-connections 10000 --memory-rooms 10000]
  *   npm run bench -- --report-from bench/output/bench-sweep-….json   # the tables of an earlier sweep

@@ -7,7 +7,7 @@
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />
 export { attachSymphony, Symphony, type DisconnectFilter, type SymphonyStats } from './core/symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling, type VersionOptions } from './core/options.js';
+export { defaultLimits, type FanOutOptions, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling, type VersionOptions } from './core/options.js';
 export type {
   CreateVersionOptions,
   RestoreVersionOptions,

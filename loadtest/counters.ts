@@ -23,6 +23,11 @@ export interface EngineCounters {
   presenceExpected: number;
   presenceReceived: number;
   presenceEchoes: number;
+  /**
+   * States a receiver never got because a later state of the same sender arrived instead (a
+   * server that coalesces presence keeps each client's latest state only): superseded, not lost.
+   */
+  presenceSuperseded: number;
   messagesIn: number;
   bytesIn: number;
   messagesOut: number;
@@ -48,6 +53,7 @@ export const newCounters = (): EngineCounters => ({
   presenceExpected: 0,
   presenceReceived: 0,
   presenceEchoes: 0,
+  presenceSuperseded: 0,
   messagesIn: 0,
   bytesIn: 0,
   messagesOut: 0,

@@ -54,6 +54,11 @@ export interface EngineSnapshot {
   counters: EngineCounters;
   connectedNow: number;
   syncedNow: number;
+  /**
+   * Once sending stopped: pairs of a synced receiver and a member of its room whose last presence
+   * state (sent after the receiver synced) the receiver does not hold. 0 before.
+   */
+  latestPresenceMissing: number;
   docLatency: HistogramData;
   presenceLatency: HistogramData;
   handshake: HistogramData;
@@ -89,6 +94,7 @@ export class LoadEngine {
   private readonly random: () => number;
   private ticker: NodeJS.Timeout | null = null;
   private closing = false;
+  private sendingStopped = false;
   private counters = newCounters();
   private docLatency = new Histogram();
   private presenceLatency = new Histogram();
@@ -308,6 +314,7 @@ export class LoadEngine {
       `"cursor":{"x":${user.cursorX},"y":${user.cursorY}}}`;
     this.counters.presenceSent++;
     this.counters.presenceExpected += user.room.syncedCount - 1;
+    user.lastPresenceSentUs = now;
     this.send(user, user.room.frames.awareness(user.clientId, ++user.awarenessClock, state));
   }
 
@@ -343,7 +350,7 @@ export class LoadEngine {
 
   private countPresenceReceipts(user: VirtualUser, data: Buffer, position: number): void {
     let now = -1;
-    forEachAwarenessState(data, position, (clientId, sentAtUs) => {
+    forEachAwarenessState(data, position, (clientId, clock, sentAtUs) => {
       const sender = clientId - this.config.clientIdBase;
       // Other clients' states (a real user in the room), and states from before this user synced.
       if (sender < 0 || sender >= this.config.totalUsers || sentAtUs < user.syncedAtUs) return;
@@ -351,6 +358,11 @@ export class LoadEngine {
         this.counters.presenceEchoes++;
         return;
       }
+      const latest = (user.latestClockFrom ??= new Map());
+      const previous = latest.get(sender);
+      if (previous !== undefined && clock <= previous) return;
+      if (previous !== undefined) this.counters.presenceSuperseded += clock - previous - 1;
+      latest.set(sender, clock);
       if (now < 0) now = this.now();
       this.counters.presenceReceived++;
       this.presenceLatency.record(now - sentAtUs);
@@ -377,6 +389,7 @@ export class LoadEngine {
       counters,
       connectedNow: this.connectedNow,
       syncedNow: this.syncedNow,
+      latestPresenceMissing: this.sendingStopped ? this.countLatestPresenceMissing() : 0,
       docLatency: this.docLatency.take(),
       presenceLatency: this.presenceLatency.take(),
       handshake: this.handshake.take(),
@@ -388,10 +401,24 @@ export class LoadEngine {
 
   /** Stops connecting and sending (receiving goes on: in-flight messages still count). */
   stopSending(): void {
+    this.sendingStopped = true;
     this.nextToConnect = this.byConnectTime.length;
     for (const user of this.users) {
       if (user.state === UserState.Pending) user.state = UserState.Closed;
     }
+  }
+
+  /** See `EngineSnapshot.latestPresenceMissing`. */
+  private countLatestPresenceMissing(): number {
+    let missing = 0;
+    for (const receiver of this.users) {
+      if (receiver.state !== UserState.Synced) continue;
+      for (const sender of receiver.room.members) {
+        if (sender === receiver || sender.lastPresenceSentUs < receiver.syncedAtUs) continue;
+        if ((receiver.latestClockFrom?.get(sender.userNumber) ?? -1) < sender.awarenessClock) missing++;
+      }
+    }
+    return missing;
   }
 
   /** Closes every socket; resolves when all are closed (or after graceMs, terminating the rest). */

@@ -64,6 +64,8 @@ export class RunMeasurements {
   readonly docLatencyWithoutStalls = new Histogram();
   readonly presenceLatencyWithoutStalls = new Histogram();
   readonly steadySendLag = new Histogram();
+  /** `EngineSnapshot.latestPresenceMissing` of the last window: at the end of the drain. */
+  latestPresenceMissing = 0;
   windowsAfterRamp = 0;
   windowsWithoutStalls = 0;
   steadyWindows = 0;
@@ -107,6 +109,7 @@ export class RunMeasurements {
     const sendLag = new Histogram();
     let connected = 0;
     let synced = 0;
+    let latestPresenceMissing = 0;
     let delayP99Ms = 0;
     const threadElu: number[] = [];
     const threadCpu: number[] = [];
@@ -119,12 +122,14 @@ export class RunMeasurements {
       this.handshake.merge(snapshot.handshake);
       connected += snapshot.connectedNow;
       synced += snapshot.syncedNow;
+      latestPresenceMissing += snapshot.latestPresenceMissing;
       delayP99Ms = Math.max(delayP99Ms, snapshot.thread.delayP99Ms);
       threadElu.push(snapshot.thread.elu);
       threadCpu.push(snapshot.thread.cpuMs);
       this.keepErrors(snapshot.errors);
     }
     addCounters(this.totals, counters);
+    this.latestPresenceMissing = latestPresenceMissing;
     if (phase !== 'ramp') this.addLatencies(doc, presence, delayP99Ms);
     if (phase === 'steady') {
       this.steadyWindows++;

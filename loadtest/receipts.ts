@@ -48,11 +48,11 @@ export function forEachDocMarker(data: Buffer, from: number, found: (sentAtUs: n
 }
 
 /**
- * Calls `found` with the client id and send time (µs) of every state in an awareness message
+ * Calls `found` with the client id, clock and send time (µs) of every state in an awareness message
  * whose body starts at `position` (y-protocols/awareness encoding: length, count, then per client
  * its id, clock and JSON state). States without a send time are skipped.
  */
-export function forEachAwarenessState(data: Buffer, position: number, found: (clientId: number, sentAtUs: number) => void): void {
+export function forEachAwarenessState(data: Buffer, position: number, found: (clientId: number, clock: number, sentAtUs: number) => void): void {
   const length = data.length;
   const readVarUint = (): number => {
     let value = 0;
@@ -68,13 +68,13 @@ export function forEachAwarenessState(data: Buffer, position: number, found: (cl
   const count = readVarUint();
   for (let index = 0; index < count && position < length; index++) {
     const clientId = readVarUint();
-    readVarUint(); // clock
+    const clock = readVarUint();
     const stateBytes = readVarUint();
     const start = position;
     position += stateBytes;
     if (stateBytes < MIN_STATE_BYTES) continue;
     const sentAtUs = readSendTime(data, start, position);
-    if (sentAtUs >= 0) found(clientId, sentAtUs);
+    if (sentAtUs >= 0) found(clientId, clock, sentAtUs);
   }
 }
 

@@ -33,7 +33,11 @@ export interface LoadTestResult {
   };
   messages: {
     doc: { sent: number; expected: number; received: number; missing: number; echoes: number; stale: number };
-    presence: { sent: number; expected: number; received: number; missing: number; echoes: number };
+    /**
+     * `missing` leaves out `superseded` states (a later state of the same sender arrived instead);
+     * `latestMissing`: receiver–sender pairs whose sender's last state never arrived (must be 0).
+     */
+    presence: { sent: number; expected: number; received: number; missing: number; echoes: number; superseded: number; latestMissing: number };
     out: { messages: number; bytes: number };
     in: { messages: number; bytes: number };
     skippedBackpressure: number;
@@ -142,8 +146,10 @@ export function buildResult(facts: RunFacts): LoadTestResult {
         sent: totals.presenceSent,
         expected: totals.presenceExpected,
         received: totals.presenceReceived,
-        missing: Math.max(0, totals.presenceExpected - totals.presenceReceived),
+        missing: Math.max(0, totals.presenceExpected - totals.presenceReceived - totals.presenceSuperseded),
         echoes: totals.presenceEchoes,
+        superseded: totals.presenceSuperseded,
+        latestMissing: run.latestPresenceMissing,
       },
       out: { messages: totals.messagesOut, bytes: totals.bytesOut },
       in: { messages: totals.messagesIn, bytes: totals.bytesIn },

@@ -81,17 +81,19 @@ function connectionLines({ connections }: LoadTestResult): string[] {
   ];
 }
 
-function deliveryLine(name: string, sent: { sent: number; received: number; expected: number; missing: number; echoes: number }): string {
+function deliveryLine(name: string, sent: { sent: number; received: number; expected: number; missing: number; echoes: number; superseded?: number; latestMissing?: number }): string {
   return (
     `  ${name.padEnd(8)}  sent ${count(sent.sent)}   received ${count(sent.received)} of ${count(sent.expected)} expected   ` +
-    `missing ${count(sent.missing)} (${percentOf(sent.missing, sent.expected)})${sent.echoes ? `   echoed to sender ${count(sent.echoes)}` : ''}`
+    `missing ${count(sent.missing)} (${percentOf(sent.missing, sent.expected)})${sent.echoes ? `   echoed to sender ${count(sent.echoes)}` : ''}` +
+    (sent.superseded ? `   superseded by a later state ${count(sent.superseded)}` : '') +
+    (sent.latestMissing === undefined ? '' : `   latest state missing ${count(sent.latestMissing)}`)
   );
 }
 
 function messageLines({ messages }: LoadTestResult): string[] {
   const lines = ['Messages', deliveryLine('document', messages.doc), deliveryLine('presence', messages.presence)];
-  if (messages.presence.missing > 0 && messages.doc.missing === 0) {
-    lines.push('            (a server may coalesce presence to the latest state per user: missing presence is not lost data)');
+  if (messages.presence.superseded > 0) {
+    lines.push('            (superseded: the server coalesced presence to the latest state per user; "latest state missing" counts the lost ones)');
   }
   lines.push(
     `  total     out ${count(messages.out.messages)} (${fmtBytes(messages.out.bytes)})   in ${count(messages.in.messages)} (${fmtBytes(messages.in.bytes)})` +

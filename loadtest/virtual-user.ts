@@ -47,6 +47,10 @@ export class VirtualUser {
   /** Anything sent before this moment reaches the user as initial state, not as fan-out. */
   syncedAtUs = Infinity;
   awarenessClock = 0;
+  /** When this user last sent its presence (µs since start). */
+  lastPresenceSentUs = -1;
+  /** The latest presence clock received from each other member (by user number), once one arrived. */
+  latestClockFrom: Map<number, number> | null = null;
   cursorX: number;
   cursorY: number;
   /** Fails the user if the handshake does not complete within the connect timeout. */

@@ -22,6 +22,8 @@ export interface BenchOptions {
   generatorCore: string | null;
   outDir: string;
   p99TargetMs: number;
+  /** Symphony's target CPU per user-second as a share of each peer's (the sweep's default targets when absent). */
+  targetRatios?: Record<string, number>;
   /** --ramp was given: memory runs then use it instead of their own slower ramp. */
   explicitRamp: boolean;
   nice: number;
@@ -61,11 +63,22 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   profile: false,
 };
 
+/**
+ * `--scenario big-rooms`: rooms of 50, 400 users, at the case-study rates per user, against the
+ * peers that hold a room of 50 (Hocuspocus falls behind at this fan-out on one core and is left
+ * out: add it with --servers). Flags given with it still win.
+ */
+const SCENARIOS: Record<string, Partial<BenchOptions>> = {
+  'big-rooms': { roomSize: 50, users: [400], p99TargetMs: 100, targetRatios: { relay: 0.35 }, servers: ['symphony', 'symphony-direct', 'y-websocket', 'relay'] },
+  'seed-mix': { roomSize: 4, users: [1200], p99TargetMs: 50, targetRatios: { 'y-websocket': 0.5 }, servers: ['symphony', 'symphony-direct', 'y-websocket', 'relay'] },
+};
+
 /** `--quick`: a smoke run. Flags given with it still win (`--quick --users 500`). */
 const QUICK: Partial<BenchOptions> = { users: [200], durationMs: 10_000, rampMs: 5_000, repeat: 1 };
 
 const OPTIONS = {
   quick: { type: 'boolean' },
+  scenario: { type: 'string' },
   servers: { type: 'string' },
   users: { type: 'string' },
   duration: { type: 'string' },
@@ -110,6 +123,13 @@ function modeOf(soak: boolean, memory: boolean): BenchOptions['mode'] {
   return soak ? 'soak' : memory ? 'memory' : 'sweep';
 }
 
+function scenarioOf(name: string | undefined): Partial<BenchOptions> {
+  if (name === undefined) return {};
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`unknown scenario ${name} (known: ${Object.keys(SCENARIOS).join(', ')})`);
+  return scenario;
+}
+
 export function parseBenchCommand(argv: string[]): BenchCommand {
   const { values } = parseOptions(withDefaultValue(argv, '--soak', `${DEFAULT_BENCH_OPTIONS.soakMs}ms`), OPTIONS);
   if (values.help) return { kind: 'help' };
@@ -120,6 +140,7 @@ export function parseBenchCommand(argv: string[]): BenchCommand {
     // A soak measures Symphony's own drift over time: other servers only when asked for.
     ...(mode === 'soak' ? { servers: ['symphony'] } : {}),
     ...(values.quick ? QUICK : {}),
+    ...scenarioOf(values.scenario),
     ...given({
       mode,
       servers: values.servers?.split(','),

@@ -24,6 +24,10 @@ export interface RunRecord {
   cleanWindowsPct: number;
   docMissingPct: number;
   presMissingPct: number;
+  /** % of the expected presence states superseded by a later state of the same sender (coalescing) */
+  presSupersededPct: number;
+  /** receiver–sender pairs whose sender's last presence state never arrived */
+  presLatestMissing: number;
   echoes: number;
   generatorCpuPercent: number;
   /** % of the measured window the server's / generator's main thread waited for its core (other processes) */
@@ -74,6 +78,8 @@ export function recordOf(server: ServerDef, run: RawRun, spec: LoadSpec, repeat:
     cleanWindowsPct: withoutStalls ? round2((withoutStalls.windowsKept / Math.max(1, withoutStalls.windowsTotal)) * 100) : NaN,
     docMissingPct: doc.expected ? round3((doc.missing / doc.expected) * 100) : 0,
     presMissingPct: presence.expected ? round3((presence.missing / presence.expected) * 100) : 0,
+    presSupersededPct: presence.expected ? round3((presence.superseded / presence.expected) * 100) : 0,
+    presLatestMissing: presence.latestMissing,
     echoes: doc.echoes + presence.echoes,
     generatorCpuPercent: result.generator.cpuPercent,
     serverWaitPct: serverWindow ? round2((serverWindow.waitMs / serverWindow.wallMs) * 100) : NaN,
@@ -111,6 +117,8 @@ export function failedRecord(server: string, users: number, repeat: number, erro
     cleanWindowsPct: missing,
     docMissingPct: missing,
     presMissingPct: missing,
+    presSupersededPct: missing,
+    presLatestMissing: missing,
     echoes: 0,
     generatorCpuPercent: missing,
     serverWaitPct: missing,

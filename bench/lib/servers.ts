@@ -36,6 +36,22 @@ export const SERVERS: Record<string, ServerDef> = {
       };
     },
   },
+  'symphony-direct': {
+    name: 'symphony-direct',
+    label: 'Symphony, no coalescing (fanOut.tickMs 0)',
+    args: ['--import', 'tsx', 'examples/express/server.ts'],
+    protocol: 'y-websocket',
+    url: (port) => `ws://127.0.0.1:${port}/collab`,
+    health: (port) => `http://127.0.0.1:${port}/healthz`,
+    available: () => existsSync('examples/express/server.ts'),
+    env: (port) => {
+      const dir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
+      return {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SYMPHONY_DATA_DIR: dir, SYMPHONY_FAN_OUT_TICK_MS: '0' },
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
   'y-websocket': {
     name: 'y-websocket',
     label: 'y-websocket server 0.1.1',

@@ -7,10 +7,10 @@ import { SERVERS } from './servers.js';
 /** A server at or above this CPU % is saturated: its CPU per user-second is capped at 1000 ÷ users and it falls behind. */
 export const SATURATED_PCT = 90;
 
-/** Symphony's target CPU per user-second as a share of each peer's. */
+/** Symphony's target CPU per user-second as a share of each peer's, unless the scenario sets its own. */
 const TARGET_RATIO: Record<string, number> = { 'y-websocket': 0.5, hocuspocus: 1 / 3, relay: 1 };
 
-type Options = Pick<BenchOptions, 'servers' | 'users' | 'repeat' | 'p99TargetMs'>;
+type Options = Pick<BenchOptions, 'servers' | 'users' | 'repeat' | 'p99TargetMs'> & Partial<Pick<BenchOptions, 'targetRatios'>>;
 
 const completed = (records: RunRecord[], server: string, users: number) => records.filter((record) => record.server === server && record.users === users && !record.error);
 const isSaturated = (runs: RunRecord[]) => median(runs.map((run) => run.serverCpuPercent)) >= SATURATED_PCT;
@@ -25,7 +25,7 @@ export function sweepReport(records: RunRecord[], options: Options): string {
 function resultsRow(records: RunRecord[], server: string, users: number): (string | number)[] {
   const runs = completed(records, server, users);
   const failures = records.filter((record) => record.server === server && record.users === users && record.error);
-  if (!runs.length) return [users, SERVERS[server].label, `failed: ${failures[0]?.error ?? '?'}`, '', '', '', '', '', '', '', '', '', ''];
+  if (!runs.length) return [users, SERVERS[server].label, `failed: ${failures[0]?.error ?? '?'}`, '', '', '', '', '', '', '', '', '', '', ''];
   const each = (figure: (run: RunRecord) => number) => runs.map(figure);
   return [
     users,
@@ -36,6 +36,7 @@ function resultsRow(records: RunRecord[], server: string, users: number): (strin
     `${medianAndRange(each((run) => run.presP50), 1)} / ${medianAndRange(each((run) => run.presP99), 1)}`,
     `${medianAndRange(each((run) => run.docP99Clean), 1)} / ${medianAndRange(each((run) => run.presP99Clean), 1)} (${median(each((run) => run.cleanWindowsPct)).toFixed(0)}%)`,
     `${medianAndRange(each((run) => run.docMissingPct), 2)} / ${medianAndRange(each((run) => run.presMissingPct), 2)}`,
+    `${medianAndRange(each((run) => run.presSupersededPct), 1)} / ${Math.max(...each((run) => run.presLatestMissing))}`,
     `${(median(each((run) => run.rssBytes)) / 1024 ** 2).toFixed(0)} MB`,
     kilobytes(median(each((run) => run.rssPerUserBytes))),
     medianAndRange(each((run) => run.generatorCpuPercent), 0) + (runs.some((run) => run.generatorSaturated) ? ' ⚠' : ''),
@@ -56,6 +57,7 @@ function resultsTable(records: RunRecord[], options: Options, servers: string[])
       'presence p50 / p99 ms',
       'p99 doc / presence without generator stalls, ms (% of seconds kept)',
       'missing doc / presence %',
+      'presence superseded % / latest states missing (max)',
       'RSS',
       'RSS per user KB',
       'generator CPU %',
@@ -126,7 +128,7 @@ function ratioTable(records: RunRecord[], options: Options, servers: string[]): 
         if (symphony && other) ratios.push(symphony.cpuMsPerUserSec / other.cpuMsPerUserSec);
       }
       const ratio = median(ratios);
-      const target = TARGET_RATIO[peer];
+      const target = (options.targetRatios ?? TARGET_RATIO)[peer];
       const saturated = [isSaturated(completed(records, 'symphony', users)) ? 'Symphony' : '', isSaturated(completed(records, peer, users)) ? 'peer' : ''].filter(Boolean).join(' and ');
       rows.push([
         users,

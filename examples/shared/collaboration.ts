@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { attachSymphony, ConfigurationError, FileStore, isClusterConfigured, PostgresMetadataStore, type Logger, type Symphony } from '../../lib/index.js';
-import { allowedOrigins, dataDirectory, webhooksFromEnvironment } from './environment.js';
+import { allowedOrigins, dataDirectory, fanOutTickMs, webhooksFromEnvironment } from './environment.js';
 
 export interface Collaboration {
   readonly symphony: Symphony;
@@ -28,6 +28,7 @@ export async function attachCollaboration(server: Server, logger: Logger): Promi
   const symphony = attachSymphony(server, {
     logger,
     allowedOrigins,
+    ...(fanOutTickMs === undefined ? {} : { fanOut: { tickMs: fanOutTickMs } }),
     webhooks: webhooksFromEnvironment(),
     ...(cluster ? cluster.options : { store: new FileStore({ directory: dataDirectory, logger }) }),
   });

@@ -22,6 +22,12 @@ function parseAllowedOrigins(value: string | undefined): readonly string[] | '*'
 }
 
 /**
+ * `SYMPHONY_FAN_OUT_TICK_MS`: the coalescing tick of busy rooms (`fanOut.tickMs`); `0` writes every
+ * message at once. Unset: Symphony's default.
+ */
+export const fanOutTickMs: number | undefined = process.env.SYMPHONY_FAN_OUT_TICK_MS ? Number(process.env.SYMPHONY_FAN_OUT_TICK_MS) : undefined;
+
+/**
  * Webhooks from `SYMPHONY_WEBHOOK_URL` and `SYMPHONY_WEBHOOK_SECRET`: one receiver of every event
  * when both are set, none when neither is; one without the other is a mistake worth stopping for.
  */

@@ -154,6 +154,23 @@ export interface SymphonyLimits {
   maxConnectionsPerAddress?: number | null;
 }
 
+/** How a busy room's broadcasts are coalesced (see lib/core/room/fan-out.ts for the cost model). */
+export interface FanOutOptions {
+  /**
+   * Length of a coalescing tick, in milliseconds; 0 writes every message at once. 20 ms adds at
+   * most 20 ms to a message in a busy room (well under the 50 ms at which a cursor starts to look
+   * late) and cuts a busy room's writes to at most 50 per receiver a second.
+   * @default 20
+   */
+  tickMs?: number;
+  /**
+   * Messages a room writes at once within one tick before it counts as busy and coalesces. 1 sends
+   * a message that arrives alone at once, and coalesces from the second message of a tick on.
+   * @default 1
+   */
+  busyThresholdPerTick?: number;
+}
+
 /** What happens to an upgrade request for a path Symphony does not serve, after every `upgrade` listener ran. */
 export type UnknownUpgradeHandling = 'refuse' | 'ignore';
 
@@ -205,6 +222,13 @@ export interface SymphonyOptions extends SymphonyHooks {
   unloadGraceMs?: number;
   /** Resource limits; see `SymphonyLimits` for defaults and reasons. */
   limits?: SymphonyLimits;
+  /**
+   * How a busy room's broadcasts are coalesced (see `FanOutOptions` for defaults and reasons): a
+   * quiet room writes each message at once; a busy one writes each receiver one merged frame per
+   * tick. `{ tickMs: 0 }` writes every message at once.
+   * @default { tickMs: 20, busyThresholdPerTick: 1 }
+   */
+  fanOut?: FanOutOptions;
   /** A pino-compatible logger. @default `createJsonLogger()`: level info on stderr, readable on a terminal, JSON lines otherwise */
   logger?: Logger;
   /** This node's id, shown on the dashboard and in cluster mode. @default a random UUID */
@@ -266,6 +290,7 @@ export interface ResolvedOptions {
   readonly checkpointIntervalMs: number;
   readonly unloadGraceMs: number;
   readonly limits: Required<SymphonyLimits>;
+  readonly fanOut: Required<FanOutOptions>;
   readonly logger: Logger;
   readonly nodeId: string;
   readonly replicator: RoomReplicator | null;
@@ -322,6 +347,10 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     // A null limit is one that is off (`maxConnectionsPerAddress`).
     if (value !== null || !(name in nullableLimits)) positiveInteger(`limits.${name}`, value as number);
   }
+  const fanOut = {
+    tickMs: nonNegativeInteger('fanOut.tickMs', options.fanOut?.tickMs ?? 20),
+    busyThresholdPerTick: positiveInteger('fanOut.busyThresholdPerTick', options.fanOut?.busyThresholdPerTick ?? 1),
+  };
   if (!(typeof limits.maxHeapUsedPercent === 'number' && limits.maxHeapUsedPercent > 0 && limits.maxHeapUsedPercent <= 100)) {
     throw new ConfigurationError(`"limits.maxHeapUsedPercent" must be a number above 0 and at most 100, got ${String(limits.maxHeapUsedPercent)}`);
   }
@@ -347,6 +376,7 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     checkpointIntervalMs,
     unloadGraceMs,
     limits,
+    fanOut,
     logger,
     nodeId: options.nodeId ?? randomUUID(),
     replicator: options.replicator ?? null,

@@ -29,6 +29,7 @@ import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type Symphon
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
 import { heapAboveLimit } from './room/heap-pressure.js';
 import { LoadedRoom } from './room/loaded-room.js';
+import { FanOutTicker } from './room/fan-out.js';
 import type { AuthResult, ConnectionInfo, RoomInfo, ShutdownReport } from './types.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
 import { listStoredRooms } from './storage/stored-rooms.js';
@@ -91,6 +92,8 @@ export class Symphony {
   private readonly counters = createCounters();
   private readonly loadedRooms = new Map<string, LoadedRoom>();
   private readonly liveConnections = new Set<Connection>();
+  /** Null when every broadcast is written at once (`fanOut.tickMs: 0`). */
+  private readonly fanOutTicker: FanOutTicker | null;
   private readonly wss: WebSocketServer;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly handshakes: HandshakeGuard;
@@ -112,6 +115,7 @@ export class Symphony {
     options: SymphonyOptions = {},
   ) {
     this.options = resolveOptions(options);
+    this.fanOutTicker = this.options.fanOut.tickMs > 0 ? new FanOutTicker(this.options.fanOut.tickMs) : null;
     this.nodeId = this.options.nodeId;
     this.path = this.options.path;
     const { store: versionStore, retention } = this.options.versions;
@@ -416,6 +420,7 @@ export class Symphony {
     this.state = 'closing';
     clearInterval(this.heartbeat);
     this.expiries.stop();
+    this.fanOutTicker?.stop();
     const rooms = [...this.loadedRooms.values()];
     await Promise.all(rooms.map((room) => room.loading?.catch(() => undefined)));
     await Promise.all(rooms.map((room) => room.checkpoint()));
@@ -680,6 +685,7 @@ export class Symphony {
         options: this.options,
         events: this.events,
         counters: this.counters,
+        fanOutTicker: this.fanOutTicker,
         versions: this.versions,
         onUnloaded: (unloaded) => {
           if (this.loadedRooms.get(unloaded.name) === unloaded) this.loadedRooms.delete(unloaded.name);

@@ -25,6 +25,7 @@ import { forEachAwarenessState, forEachDocMarker } from '../../loadtest/receipts
 import { buildPreload, runLoadTest, type LoadTestResult } from '../../loadtest/run.js';
 import { extractStats, statsUrlFrom } from '../../loadtest/server-stats.js';
 import { OpGenerator, YjsWriter, makeMarker } from '../../loadtest/yjs-writer.js';
+import { startSymphony, type RunningSymphony } from '../support/symphony-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -136,7 +137,7 @@ describe('loadtest: reading send times from received bytes', () => {
     encoding.writeVarUint(message, 1); // the awareness message type
     encoding.writeVarUint8Array(message, update);
     const found: [number, number][] = [];
-    forEachAwarenessState(Buffer.from(encoding.toUint8Array(message)), 1, (clientId, sentAtUs) => found.push([clientId, sentAtUs]));
+    forEachAwarenessState(Buffer.from(encoding.toUint8Array(message)), 1, (clientId, _clock, sentAtUs) => found.push([clientId, sentAtUs]));
     assert.deepEqual(found, [
       [1001, 5000],
       [1002, 6000],
@@ -248,6 +249,31 @@ describe('loadtest: against @y/websocket-server (y-websocket protocol)', functio
       provider.awareness.destroy();
       doc.destroy();
     }
+  });
+});
+
+describe('loadtest: against Symphony coalescing busy rooms', function () {
+  this.timeout(30_000);
+  let server: RunningSymphony;
+
+  before(async () => {
+    server = await startSymphony({ fanOut: { tickMs: 50, busyThresholdPerTick: 1 } });
+  });
+
+  after(async () => {
+    await server.close();
+  });
+
+  it('measures merged frames: every update and latency found, superseded presence apart from lost, every latest state delivered', async () => {
+    const result = await runLoadTest({ url: server.url, users: 10, roomSize: 5, docRate: 5, presenceRate: 20, rampMs: 400, durationMs: 2500, drainMs: 500, roomPrefix: 'fan-' });
+    assertTraffic(result, 10);
+    const { doc, presence } = result.messages;
+    assert.equal(doc.missing, 0, 'every document update was found in the merged updates');
+    assert.equal(doc.received, doc.expected);
+    assert.ok(doc.echoes > 0, 'a merged frame carries its senders\' own updates too');
+    assert.ok(presence.superseded > 0, 'presence states were coalesced to the latest per user');
+    assert.ok(presence.received + presence.superseded <= presence.expected);
+    assert.equal(presence.latestMissing, 0, 'every receiver holds every member\'s last state');
   });
 });
 

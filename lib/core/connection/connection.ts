@@ -53,11 +53,14 @@ export class Connection implements ConnectionInfo {
   /** The code the server closed this connection with, if the server closed it. */
   closeCode: number | null = null;
 
-  /** Writes a complete WebSocket frame (see `websocketFrame`), shared by every receiver of a broadcast. */
-  sendFrame(frame: Buffer): void {
+  /**
+   * Writes complete WebSocket frames (see `websocketFrame`), shared by every receiver of a
+   * broadcast: `messages` frames joined into one buffer go out in one write.
+   */
+  sendFrame(frame: Buffer, messages = 1): void {
     if (!this.mayWrite()) return;
     this.transport.write(frame);
-    this.messagesOut++;
+    this.messagesOut += messages;
   }
 
   /** False once closed or closing; closes a client that lets more than `maxBufferedBytes` pile up. */

@@ -11,7 +11,7 @@ import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
-import { awarenessFrame, syncStep1Frame, syncStep2Frame, syncUpdateFrame, websocketFrame } from '../protocol/frames.js';
+import { awarenessFrame, syncStep1Frame, syncStep2Frame } from '../protocol/frames.js';
 import {
   messageAuth,
   messageAwareness,
@@ -23,6 +23,7 @@ import {
 } from '../protocol/message-types.js';
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
 import type { RoomStorageStatus, StorageDamage } from '../storage/document-store.js';
+import { RoomFanOut, type FanOutTicker } from './fan-out.js';
 import type { VersionHistory } from '../versions/version-history.js';
 import { Presence, PresenceRefusedError } from './presence.js';
 import { hasUnfinishedTransaction } from './transaction-health.js';
@@ -32,6 +33,8 @@ export interface RoomContext {
   readonly options: ResolvedOptions;
   readonly events: SymphonyEvents;
   readonly counters: Counters;
+  /** The clock of coalesced broadcasts; null when every message is written at once. */
+  readonly fanOutTicker: FanOutTicker | null;
   /** Version history; null when it is off. */
   readonly versions: VersionHistory | null;
   /** Called once the room has left memory. */
@@ -80,6 +83,7 @@ export class LoadedRoom implements RoomReplica {
   loading: Promise<void> | null = null;
 
   private readonly logger: Logger;
+  private readonly fanOut: RoomFanOut;
   private membership: ReplicaMembership | null = null;
   /** Joins in progress (authenticated, socket not yet added) and host-code operations holding the room. */
   private holds = 0;
@@ -109,6 +113,7 @@ export class LoadedRoom implements RoomReplica {
   ) {
     this.logger = childLogger(context.options.logger, { room: name });
     this.presence = new Presence(context.options.limits);
+    this.fanOut = new RoomFanOut(this.connections, context.counters, context.fanOutTicker, context.options.fanOut.busyThresholdPerTick);
   }
 
   /** The room's name (as `RoomReplica`). */
@@ -172,7 +177,7 @@ export class LoadedRoom implements RoomReplica {
     const removal = this.presence.removeOwner(connection.id);
     // A room given up as damaged has left the cluster already: nobody is left to tell.
     if (removal && !this.unloaded) {
-      this.broadcast(awarenessFrame(removal), null);
+      this.fanOut.presence(removal, null, null);
       this.membership?.publishAwareness(removal);
     }
     this.leaveIfEmpty();
@@ -222,7 +227,7 @@ export class LoadedRoom implements RoomReplica {
           const relay = this.presence.apply(update, connection.id, 'connection');
           if (relay) {
             // When every entry was accepted, the client's own message is exactly the frame the others need.
-            this.broadcast(relay === update ? message : awarenessFrame(relay), connection);
+            this.fanOut.presence(relay, relay === update ? message : null, connection);
             this.membership?.publishAwareness(relay);
           }
           break;
@@ -362,7 +367,7 @@ export class LoadedRoom implements RoomReplica {
     this.context.options.store.append?.(this.name, update);
     if (source?.kind !== 'remote') this.membership?.publishUpdate(update);
     if (this.connections.size > (source?.kind === 'client' ? 1 : 0)) {
-      this.broadcast(syncUpdateFrame(update), this.connectionOf(source));
+      this.fanOut.update(update, this.connectionOf(source));
     }
     const { events } = this.context;
     if (events.listenerCount('documentUpdated') > 0) events.emit('documentUpdated', { room: this.name, bytes: update.byteLength, origin: source ?? { kind: 'server' } });
@@ -387,7 +392,7 @@ export class LoadedRoom implements RoomReplica {
 
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void {
     const relay = this.presence.apply(update, `node:${nodeId}`, 'node');
-    if (relay) this.broadcast(awarenessFrame(relay), null);
+    if (relay) this.fanOut.presence(relay, null, null);
   }
 
   encodeLocalAwareness(): Uint8Array | null {
@@ -427,15 +432,6 @@ export class LoadedRoom implements RoomReplica {
     if (origin?.kind !== 'client') return null;
     for (const connection of this.connections) if (connection.origin === origin) return connection;
     return null;
-  }
-
-  private broadcast(message: Uint8Array, except: Connection | null): void {
-    if (this.connections.size === (except ? 1 : 0)) return;
-    const frame = websocketFrame(message);
-    for (const connection of this.connections) {
-      if (connection !== except) connection.sendFrame(frame);
-    }
-    this.context.counters.messagesOut += this.connections.size - (except ? 1 : 0);
   }
 
   private touch(): void {
@@ -590,6 +586,7 @@ export class LoadedRoom implements RoomReplica {
     this.unloaded = true;
     this.cancelUnload();
     this.doc.off('update', this.handleDocumentUpdate);
+    this.fanOut.stop();
     this.context.onUnloaded(this);
     this.stopWatchingStorage?.();
     try {
@@ -668,6 +665,7 @@ export class LoadedRoom implements RoomReplica {
     this.unloaded = true;
     this.cancelUnload();
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.fanOut.stop();
     this.stopWatchingStorage?.();
     // A load that failed after joining the cluster must not leave this node subscribed or registered.
     this.membership?.leave().catch((error: unknown) => this.logger.warn({ err: error }, 'leaving the cluster after a failed load failed'));
@@ -677,6 +675,7 @@ export class LoadedRoom implements RoomReplica {
   /** Stops timers after a final checkpoint at shutdown. */
   stopTimers(): void {
     this.cancelUnload();
+    this.fanOut.stop();
     if (this.checkpointTimer) {
       clearTimeout(this.checkpointTimer);
       this.checkpointTimer = null;
