@@ -60,10 +60,34 @@ export class Connection implements ConnectionInfo {
     this.messagesOut++;
   }
 
+  /**
+   * Bytes of the sync reply still being written, which `maxBufferedBytes` does not count: a joiner
+   * receiving a 20 MB document is not a slow reader, and closing it as one whenever the room sends
+   * it anything else would make big documents impossible to join. One reply at a time is exempt (a
+   * client asking again before the last one left counts in full), so a connection holds at most
+   * `maxBufferedBytes` plus one reply, and a full-state reply is one Buffer shared by all joiners.
+   */
+  private syncReplyBytesInFlight = 0;
+
+  /** Writes the complete WebSocket frame answering the client's sync step 1 (see `syncReplyBytesInFlight`). */
+  sendSyncReply(frame: Buffer): void {
+    if (!this.mayWrite()) return;
+    if (this.syncReplyBytesInFlight > 0) {
+      this.transport.write(frame);
+    } else {
+      this.syncReplyBytesInFlight = frame.byteLength;
+      // Called once the frame has left the process (or the socket died): from then on it is the kernel's.
+      this.transport.write(frame, () => {
+        this.syncReplyBytesInFlight = 0;
+      });
+    }
+    this.messagesOut++;
+  }
+
   /** False once closed or closing; closes a client that lets more than `maxBufferedBytes` pile up. */
   private mayWrite(): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.socket.bufferedAmount - this.syncReplyBytesInFlight > this.maxBufferedBytes) {
       this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
       return false;
     }

@@ -32,3 +32,45 @@ export function websocketFrame(message: Uint8Array): Buffer {
   const parts = Sender.frame(Buffer.from(message.buffer, message.byteOffset, message.byteLength), binaryFrameOptions);
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
+
+/** A y-websocket sync message header: message type, sub-type, then the payload's varUint length. */
+function syncHeader(subType: number, payloadBytes: number): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, messageSync);
+  encoding.writeVarUint(encoder, subType);
+  encoding.writeVarUint(encoder, payloadBytes);
+  return encoding.toUint8Array(encoder);
+}
+
+/** The header of an unmasked, final, binary WebSocket frame of `payloadBytes` (RFC 6455 §5.2). */
+function binaryFrameHeader(payloadBytes: number): Buffer {
+  if (payloadBytes < 126) return Buffer.from([0x82, payloadBytes]);
+  if (payloadBytes < 65_536) {
+    const header = Buffer.allocUnsafe(4);
+    header[0] = 0x82;
+    header[1] = 126;
+    header.writeUInt16BE(payloadBytes, 2);
+    return header;
+  }
+  const header = Buffer.allocUnsafe(10);
+  header[0] = 0x82;
+  header[1] = 127;
+  header.writeBigUInt64BE(BigInt(payloadBytes), 2);
+  return header;
+}
+
+/**
+ * A whole WebSocket frame carrying a sync step 2 with `update`, built in one allocation: a reply
+ * to a joiner may be the whole document (tens of MB), which `syncStep2Frame` + `websocketFrame`
+ * would copy twice more.
+ */
+export function syncStep2WebsocketFrame(update: Uint8Array): Buffer {
+  const header = syncHeader(syncStep2, update.byteLength);
+  const payloadBytes = header.byteLength + update.byteLength;
+  const frameHeader = binaryFrameHeader(payloadBytes);
+  const whole = Buffer.allocUnsafe(frameHeader.byteLength + payloadBytes);
+  frameHeader.copy(whole, 0);
+  whole.set(header, frameHeader.byteLength);
+  whole.set(update, frameHeader.byteLength + header.byteLength);
+  return whole;
+}

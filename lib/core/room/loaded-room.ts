@@ -8,7 +8,7 @@ import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
-import { awarenessFrame, syncStep1Frame, syncStep2Frame, syncUpdateFrame, websocketFrame } from '../protocol/frames.js';
+import { awarenessFrame, syncStep1Frame, syncStep2WebsocketFrame, syncUpdateFrame, websocketFrame } from '../protocol/frames.js';
 import {
   messageAuth,
   messageAwareness,
@@ -21,6 +21,7 @@ import {
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
 import type { RoomStorageStatus, StorageDamage } from '../storage/document-store.js';
 import { Presence, PresenceRefusedError } from './presence.js';
+import { FullStateFrame, isEmptyStateVector } from './state-cache.js';
 
 export interface RoomContext {
   readonly options: ResolvedOptions;
@@ -48,6 +49,8 @@ export class LoadedRoom implements RoomReplica {
   readonly doc = new Y.Doc({ gc: true });
   readonly presence: Presence;
   readonly connections = new Set<Connection>();
+  /** The reply to joiners that have nothing yet, shared by all joiners of one document version. */
+  readonly fullState = new FullStateFrame(this.doc);
   readonly loadedAt = new Date();
   lastActivityAt = new Date();
   lastCheckpointAt: Date | null = null;
@@ -209,7 +212,11 @@ export class LoadedRoom implements RoomReplica {
     const subType = decoding.readVarUint(decoder);
     const payload = decoding.readVarUint8Array(decoder);
     if (subType === syncStep1) {
-      connection.send(syncStep2Frame(Y.encodeStateAsUpdate(this.doc, payload)));
+      // A client that has part of the document gets only what it lacks: encoding from the live
+      // document skips what the state vector covers, where diffing the shared full state would
+      // decode all of it (measured: 0 ms against 40 ms for an up-to-date client of a 20 MB text).
+      const reply = isEmptyStateVector(payload) ? this.fullState.current() : syncStep2WebsocketFrame(Y.encodeStateAsUpdate(this.doc, payload));
+      connection.sendSyncReply(reply);
     } else if (subType === syncStep2 || subType === syncUpdate) {
       this.applyClientUpdate(connection, payload);
     } else {
@@ -256,6 +263,7 @@ export class LoadedRoom implements RoomReplica {
   /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
   private readonly handleDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
     const source = origin as UpdateOrigin;
+    this.fullState.invalidate();
     this.documentBytes += update.byteLength;
     this.touch();
     this.markUnsaved();
@@ -406,6 +414,8 @@ export class LoadedRoom implements RoomReplica {
 
   private leaveIfEmpty(): void {
     if (this.connections.size > 0 || this.holds > 0 || this.unloaded || this.unloadTimer) return;
+    // Nobody left to join this version soon: the next joiner may well find a newer one.
+    this.fullState.invalidate();
     // Save at once when the last user leaves; unload only after a grace period, so a reload is cheap.
     void this.checkpoint();
     this.unloadTimer = setTimeout(() => {
