@@ -1,25 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
 import type { AuthResult, ConnectionInfo, UpdateOrigin } from '../types.js';
+import type { HandshakeTicket } from './handshake-guard.js';
+
+/** What a connection needs of its room: where its messages go, and whom to tell when it closes. */
+export interface ConnectionRoom {
+  readonly name: string;
+  receive(connection: Connection, message: Uint8Array): void;
+  removeConnection(connection: Connection): void;
+}
 
 /** How long a closed connection may take to finish the close handshake before it is dropped. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 /**
  * One client's WebSocket in one room: identity, counters and a send that refuses to buffer
- * without bound.
+ * without bound. Thousands may sit idle at once, so what only some connections use (an update
+ * origin, a `Date`) is made when first asked for.
  */
 export class Connection implements ConnectionInfo {
-  readonly id = randomUUID();
+  /** A flat string: `randomUUID()` returns a chain of ten concatenations, which an idle connection would hold for ever. */
+  readonly id = Buffer.from(randomUUID(), 'latin1').toString('latin1');
   readonly userId: string;
   readonly readOnly: boolean;
-  readonly connectedAt = new Date();
+  readonly room: string;
+  private readonly connectedAtMs = Date.now();
   readonly remoteAddress: string | undefined;
-  /** The Yjs transaction origin of this connection's updates: allocated once, compared by identity. */
-  readonly origin: UpdateOrigin;
+  private updateOrigin: UpdateOrigin | null = null;
   messagesIn = 0;
   messagesOut = 0;
   droppedUpdates = 0;
@@ -31,17 +40,29 @@ export class Connection implements ConnectionInfo {
     readonly socket: WebSocket,
     /** The TCP socket under `socket`, for writing frames that were encoded once for many receivers. */
     private readonly transport: Duplex,
-    readonly room: string,
+    /** The room the connection joined; it receives the connection's messages and its close. */
+    readonly joined: ConnectionRoom,
     readonly auth: Readonly<AuthResult>,
-    request: IncomingMessage,
+    /** The handshake guard's hold on the client's address, released when the socket closes. */
+    readonly ticket: HandshakeTicket,
     private readonly maxBufferedBytes: number,
     /** The client's address, which may come from a trusted proxy's `X-Forwarded-For` (see `trustProxy`). */
-    remoteAddress: string | undefined = request.socket.remoteAddress,
+    remoteAddress: string | undefined,
   ) {
     this.userId = auth.userId;
     this.readOnly = auth.readOnly === true;
+    this.room = joined.name;
     this.remoteAddress = remoteAddress;
-    this.origin = Object.freeze({ kind: 'client', connectionId: this.id, userId: this.userId });
+  }
+
+  get connectedAt(): Date {
+    return new Date(this.connectedAtMs);
+  }
+
+  /** The Yjs transaction origin of this connection's updates: made by its first update, then compared by identity. */
+  get origin(): UpdateOrigin {
+    this.updateOrigin ??= Object.freeze({ kind: 'client', connectionId: this.id, userId: this.userId });
+    return this.updateOrigin;
   }
 
   send(message: Uint8Array): void {
