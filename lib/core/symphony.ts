@@ -317,6 +317,9 @@ export class Symphony {
     return closed;
   }
 
+  /** One listener for every upgrading socket (none capturing its room), dropped once ws listens to the socket itself. */
+  private readonly upgradeSocketError = (error: Error): void => this.options.logger.debug({ err: error }, 'socket error during upgrade');
+
   private readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     let room: string | null;
     try {
@@ -329,7 +332,7 @@ export class Symphony {
       this.unclaimedUpgrades?.watch(socket);
       return;
     }
-    socket.on('error', (error) => this.options.logger.debug({ err: error, room }, 'socket error during upgrade'));
+    socket.on('error', this.upgradeSocketError);
     this.admit(request, socket, head, room).catch((error: unknown) => {
       this.options.logger.error({ err: error, room }, 'upgrade failed');
       socket.destroy();
@@ -432,6 +435,7 @@ export class Symphony {
     address: string | undefined,
     ticket: HandshakeTicket,
   ): void {
+    transport.off('error', this.upgradeSocketError);
     const connection = new Connection(ws, transport, room, auth, ticket, this.options.limits.maxBufferedBytes, address);
     this.liveConnections.add(connection);
     this.counters.connectionsOpened++;
