@@ -58,7 +58,7 @@ export class LoadedRoom implements RoomReplica {
   /** Resolves once the room's state is loaded; rejects if it cannot be. */
   loading: Promise<void> | null = null;
 
-  private readonly logger: Logger;
+  private roomLogger: Logger | null = null;
   private membership: ReplicaMembership | null = null;
   /** Joins in progress (authenticated, socket not yet added) and host-code operations holding the room. */
   private holds = 0;
@@ -78,8 +78,13 @@ export class LoadedRoom implements RoomReplica {
     readonly name: string,
     private readonly context: RoomContext,
   ) {
-    this.logger = childLogger(context.options.logger, { room: name });
     this.presence = new Presence(context.options.limits);
+  }
+
+  /** A child logger naming the room, made on the first log line: most rooms never log, and a pino child costs each of them memory. */
+  private get logger(): Logger {
+    this.roomLogger ??= childLogger(this.context.options.logger, { room: this.name });
+    return this.roomLogger;
   }
 
   /** The room's name (as `RoomReplica`). */
