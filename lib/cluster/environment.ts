@@ -5,7 +5,7 @@ import { S3Store, type S3StoreOptions } from './adapters/s3-store.js';
 import { isClusterConfigured } from './cluster-mode.js';
 import { ClusterStore } from './replication/cluster-store.js';
 import { ClusterReplicator, type ClusterReplicatorOptions } from './replication/cluster-replicator.js';
-import { DynamoDbRegistry } from './adapters/dynamodb-registry.js';
+import { DynamoDbRegistry, type DynamoDbRegistryOptions } from './adapters/dynamodb-registry.js';
 import { urlWithScheme } from '../util/config-checks.js';
 import { checkNodeId } from '../util/node-id.js';
 import { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
@@ -17,11 +17,27 @@ export interface ClusterEnvironmentOptions {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** Replicator settings the environment does not carry (timings). */
-  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs'>>;
+  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs' | 'closeLeaseWaitMs'>>;
   /** Redis bus settings besides the URL and prefix. */
   bus?: Partial<Omit<RedisBusOptions, 'url' | 'keyPrefix' | 'logger'>>;
   /** S3 store settings besides the bucket and prefix. */
   store?: Partial<Pick<S3StoreOptions, 'requestTimeoutMs'>>;
+  /** Registry settings besides the table. */
+  registry?: Partial<Pick<DynamoDbRegistryOptions, 'requestTimeoutMs'>>;
+  /**
+   * Check at start that the DynamoDB table and the S3 bucket exist and answer (and whether the
+   * bucket enforces conditional writes), failing with a `ConfigurationError` that names the missing
+   * resource: a node without them would run but never save a room. Off only for tests that build
+   * a configuration without the services.
+   * @default true
+   */
+  verifyResources?: boolean;
+  /**
+   * How long those checks may take altogether, in milliseconds, before the node fails to start:
+   * a black-holed endpoint must not keep it waiting.
+   * @default 10_000
+   */
+  verifyTimeoutMs?: number;
   /** How long to wait for the ECS task metadata endpoint, in milliseconds. @default 2_000 */
   metadataTimeoutMs?: number;
 }
@@ -78,12 +94,23 @@ async function nodeUrlFrom(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<s
   }
 }
 
+/** Checks the table and the bucket together; one error names every resource that failed. */
+async function verifyResources(registry: DynamoDbRegistry, documents: S3Store, timeoutMs: number): Promise<void> {
+  const abortSignal = AbortSignal.timeout(timeoutMs);
+  const results = await Promise.allSettled([registry.verify({ abortSignal }), documents.verify({ abortSignal })]);
+  const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
+  if (failures.length === 0) return;
+  if (failures.length === 1 && failures[0] instanceof ConfigurationError) throw failures[0];
+  throw new ConfigurationError(failures.map((failure) => failure.message).join('; '), { cause: failures[0] });
+}
+
 /**
  * Builds cluster mode from the environment: an `S3Store` for checkpoints, a `RedisBus` for the
  * rooms' logs and fan-out, a `DynamoDbRegistry`, the `ClusterReplicator` that ties them together,
  * and the `ClusterStore` Symphony reads rooms through (S3 plus the log). Resolves to null when no cluster variable is set
  * (see `isClusterConfigured`); throws a `ConfigurationError` naming the variable when one is
- * missing or invalid, so a misconfigured node fails at start.
+ * missing or invalid, or naming the DynamoDB table or the S3 bucket when it does not exist or does
+ * not answer (see `verifyResources`), so a misconfigured node fails at start.
  *
  * | Variable | Meaning | Default |
  * |---|---|---|
@@ -132,7 +159,7 @@ export async function assembleClusterFromEnvironment(
   const region = env.AWS_REGION?.trim() || undefined;
   const s3Endpoint = env.AWS_ENDPOINT_URL_S3?.trim() || env.AWS_ENDPOINT_URL?.trim() || undefined;
   const dynamoEndpoint = env.AWS_ENDPOINT_URL_DYNAMODB?.trim() || env.AWS_ENDPOINT_URL?.trim() || undefined;
-  const documents = new S3Store({ bucket, prefix, region, endpoint: s3Endpoint, ...options.store });
+  const documents = new S3Store({ bucket, prefix, region, endpoint: s3Endpoint, logger, ...options.store });
   try {
     await documents.client.config.region();
   } catch (error) {
@@ -145,7 +172,16 @@ export async function assembleClusterFromEnvironment(
     endpoint: dynamoEndpoint,
     staleAfterMs: 3 * (options.replicator?.leaseRenewalIntervalMs ?? 10_000),
     logger,
+    ...options.registry,
   });
+  if (options.verifyResources ?? true) {
+    try {
+      await verifyResources(registry, documents, options.verifyTimeoutMs ?? 10_000);
+    } catch (error) {
+      await Promise.allSettled([registry.close(), documents.close()]);
+      throw error;
+    }
+  }
   const bus = decorateBus(new RedisBus({ url, keyPrefix, logger, ...options.bus }));
   const replicator = new ClusterReplicator({ bus, registry, store: documents, nodeUrl, secret, ...options.replicator });
   const { host } = new URL(url);

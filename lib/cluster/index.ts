@@ -12,8 +12,9 @@ export { ClusterReplicator, type ClusterReplicatorOptions } from './replication/
 export { ClusterStore } from './replication/cluster-store.js';
 export { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
 export { DynamoDbRegistry, ensureRegistryTable, LEASE_SORT_KEY, type DynamoDbRegistryOptions } from './adapters/dynamodb-registry.js';
-export { S3Store, s3ClientConfig, type S3StoreOptions } from './adapters/s3-store.js';
-export { NoWriterError, UnpublishedUpdatesError } from './replication/errors.js';
+export { ensureDocumentBucket, S3Store, s3ClientConfig, type ConditionalWrites, type S3StoreOptions } from './adapters/s3-store.js';
+export { NoWriterError, StaleCheckpointError, UnpublishedUpdatesError } from './replication/errors.js';
+export type { CheckpointStore } from './replication/checkpoint-store.js';
 export { StateHandoffError, STATE_ROUTE_PREFIX } from './replication/state-handoff.js';
 export type { RoomBus, RoomBusListener, RoomLogBounds, RoomLogEntry, RoomLogTail } from './replication/room-bus.js';
 export type { NodeAddress, RoomEntry, RoomHolder, RoomRegistry, WriterLease } from './replication/room-registry.js';

@@ -16,8 +16,8 @@ export class SymphonyError extends Error {
 
 /** Invalid options passed to `attachSymphony` or a store: thrown at once, at start. */
 export class ConfigurationError extends SymphonyError {
-  constructor(message: string) {
-    super('SYMPHONY_ERR_CONFIGURATION', message);
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('SYMPHONY_ERR_CONFIGURATION', message, options);
   }
 }
 

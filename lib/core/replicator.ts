@@ -15,6 +15,13 @@ export interface RoomReplicator {
   start(node: ReplicatorNode): Promise<void> | void;
   /** Called when a room loads on this node, before its state is read: subscribe first, so nothing published meanwhile is lost. */
   join(room: string, replica: RoomReplica): Promise<ReplicaMembership>;
+  /**
+   * Called by `symphony.close()` once every socket is closed, before the rooms' final checkpoints:
+   * the replicator makes sure each room it holds has a writer for them (cluster mode takes over
+   * the lease of a writer known to be dead, or waits for it to expire), so that the last node to
+   * stop leaves every room in the document store.
+   */
+  prepareToClose?(): Promise<void>;
   /** Called by `symphony.close()` after every room was checkpointed and left. */
   close(): Promise<void>;
   /** Which node holds which room, cluster-wide (for dashboards). */
@@ -53,6 +60,11 @@ export interface RoomReplica {
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void;
   /** Every presence state this node's clients announced, as one awareness update (null if none). */
   encodeLocalAwareness(): Uint8Array | null;
+  /**
+   * Marks the room as having changes to checkpoint even if none were made here: this node became
+   * the room's writer, and the state it holds is not yet all in the document store.
+   */
+  requestCheckpoint(): void;
 }
 
 /** A room's membership in the cluster, from `join` until `leave`. */
@@ -85,4 +97,6 @@ export interface ReplicaMembership {
 export interface CheckpointTicket {
   /** Called once the checkpoint is stored: what it covers may now be discarded. */
   commit(): void | Promise<void>;
+  /** Storing the checkpoint failed with `cause` (the store may have refused a writer that lost its lease). */
+  abort?(cause: unknown): void;
 }

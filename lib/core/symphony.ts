@@ -257,7 +257,16 @@ export class Symphony {
     const rooms = [...this.loadedRooms.values()];
     await Promise.all(rooms.map((room) => room.loading?.catch(() => undefined)));
     await Promise.all(rooms.map((room) => room.checkpoint()));
+    // The rooms are unloaded below, once the replicator found each a writer for its final
+    // checkpoint: none may unload on its own meanwhile, as its sockets close.
+    for (const room of rooms) room.hold();
     await this.closeAllConnections();
+    try {
+      await this.options.replicator?.prepareToClose?.();
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'the replicator failed to prepare the final checkpoints; unloading the rooms anyway');
+    }
+    for (const room of rooms) room.unhold();
     const notCheckpointed: string[] = [];
     for (const room of this.loadedRooms.values()) {
       const unloaded = await room.unload();

@@ -67,6 +67,28 @@ describe('DynamoDbRegistry', function () {
     assert.equal((await registry.acquireLease('node-b', room, 10_000)).holder, 'node-b');
   });
 
+  it('takes over an unexpired lease only while it is exactly the stale lease seen', async () => {
+    const stale = await registry.acquireLease('node-a', room, 10_000);
+    assert.ok(stale.renewedAt > 0 && stale.leaseUntil === stale.renewedAt + 10_000);
+    const renewed = await registry.acquireLease('node-a', room, 10_000);
+    const refused = await registry.takeOverLease('node-b', room, 10_000, stale);
+    assert.deepEqual(refused, renewed, 'node A renewed it meanwhile: it stays node A\'s');
+    const taken = await registry.takeOverLease('node-b', room, 10_000, renewed);
+    assert.equal(taken.holder, 'node-b');
+    assert.equal((await registry.lookup(room)).lease?.holder, 'node-b');
+    assert.equal((await registry.takeOverLease('node-c', room, 10_000, renewed)).holder, 'node-b', 'a second taker sees the first one');
+  });
+
+  it('verifies its table, and names a missing one with how to create it', async () => {
+    await registry.verify();
+    const missing = new DynamoDbRegistry({ tableName: 'no-such-table', client });
+    await assert.rejects(missing.verify(), (error: Error) => {
+      assert.equal(error.name, 'ConfigurationError');
+      assert.match(error.message, /"no-such-table" \(SYMPHONY_DYNAMODB_TABLE\) does not exist.*npx symphony-setup --table no-such-table/);
+      return true;
+    });
+  });
+
   it('describes the cluster: which node holds which room, and who writes it', async () => {
     await registry.register(a, [room]);
     await registry.register(b, [room]);

@@ -1,8 +1,15 @@
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
-import { S3Store } from '../../lib/cluster/index.js';
-import { ConfigurationError } from '../../lib/index.js';
+import { S3Store, StaleCheckpointError } from '../../lib/cluster/index.js';
+import { ConfigurationError, type Logger } from '../../lib/index.js';
+import { ConditionalS3 } from './support/fault-proxies.js';
 import { AwsStandIns, BUCKET } from './support/infrastructure.js';
+
+/** A logger that keeps the messages of its warnings. */
+function recordingLogger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return { warnings, debug() {}, info() {}, warn: (_context, message) => void warnings.push(message), error() {} };
+}
 
 describe('S3Store', function () {
   this.timeout(20_000);
@@ -57,6 +64,80 @@ describe('S3Store', function () {
       await aws.startS3();
     }
     assert.deepEqual(await store.load('while-down'), new Uint8Array([7]));
+  });
+
+  it('names a missing bucket, and how to create it, when verified', async () => {
+    const missing = new S3Store({ bucket: 'no-such-bucket', client: aws.s3Client() });
+    try {
+      await assert.rejects(missing.verify(), (error: Error) => {
+        assert.ok(error instanceof ConfigurationError);
+        assert.match(error.message, /"no-such-bucket" \(SYMPHONY_S3_BUCKET\) does not exist.*npx symphony-setup --bucket no-such-bucket/);
+        return true;
+      });
+    } finally {
+      missing.client.destroy();
+    }
+  });
+
+  describe('conditional writes', () => {
+    let proxy: ConditionalS3;
+    let proxied: () => S3Store;
+    const stores: S3Store[] = [];
+
+    before(async () => {
+      proxy = new ConditionalS3(aws.s3Port, aws.s3Client());
+      const entrance = await proxy.entrance();
+      proxied = () => {
+        const created = new S3Store({ bucket: BUCKET, prefix: 'fenced/', client: aws.s3Client(entrance.url) });
+        stores.push(created);
+        return created;
+      };
+    });
+
+    after(async () => {
+      for (const created of stores) created.client.destroy();
+      await proxy?.close();
+    });
+
+    it('finds out at verification whether the store enforces them, and says so once when it does not', async () => {
+      const enforcing = proxied();
+      await enforcing.verify();
+      assert.equal(enforcing.conditionalWrites, 'enforced');
+      const logger = recordingLogger();
+      // s3rver itself. (Its listing of the whole bucket fails after the outage above: a prefix avoids it.)
+      const ignoring = new S3Store({ bucket: BUCKET, prefix: 'plain/', client: aws.s3Client(), logger });
+      await ignoring.verify();
+      await ignoring.verify();
+      assert.equal(ignoring.conditionalWrites, 'ignored');
+      assert.equal(logger.warnings.filter((message) => /does not enforce conditional writes/.test(message)).length, 1);
+      ignoring.client.destroy();
+    });
+
+    it('writes a tracked room only over the version this store last read or wrote', async () => {
+      const [writer, other] = [proxied(), proxied()];
+      writer.track('contended');
+      other.track('contended');
+      await writer.store('contended', new Uint8Array([1]));
+      await assert.rejects(other.store('contended', new Uint8Array([2])), StaleCheckpointError, 'a first write must find no object');
+      assert.deepEqual(await other.load('contended'), new Uint8Array([1]));
+      await other.store('contended', new Uint8Array([3]));
+      await assert.rejects(writer.store('contended', new Uint8Array([4])), StaleCheckpointError, 'the other store wrote since');
+      assert.deepEqual(await writer.load('contended'), new Uint8Array([3]), 'the refused write changed nothing');
+      await writer.store('contended', new Uint8Array([5]));
+      assert.deepEqual(await other.load('contended'), new Uint8Array([5]));
+    });
+
+    it('writes an untracked room unconditionally, and forgets a released room\'s version', async () => {
+      const [first, second] = [proxied(), proxied()];
+      await first.store('untracked', new Uint8Array([1]));
+      await second.store('untracked', new Uint8Array([2]));
+      first.track('released');
+      await first.store('released', new Uint8Array([1]));
+      await first.release('released');
+      await second.store('released', new Uint8Array([2]));
+      await first.store('released', new Uint8Array([3]));
+      assert.deepEqual(await second.load('released'), new Uint8Array([3]));
+    });
   });
 
   it('refuses a bucket name shorter than 3 characters', () => {

@@ -30,7 +30,7 @@ describe('the internal state route', () => {
   before(async () => {
     server = createServer((_request, response) => response.writeHead(200).end('host app'));
     const logger = createJsonLogger({ level: 'info', write: (line) => logLines.push(JSON.parse(line) as { msg: string; level: number }) });
-    restore = serveRoomState(server, { secret: SECRET, logger, snapshot: () => ({ state: new Uint8Array([0, 0]), logPosition: 7 }) });
+    restore = serveRoomState(server, { secret: SECRET, logger, snapshot: () => ({ state: new Uint8Array([0, 0]), logPosition: 7 }), holds: () => true });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
   });

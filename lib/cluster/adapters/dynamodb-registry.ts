@@ -10,6 +10,8 @@ import {
   QueryCommand,
   ResourceNotFoundException,
   ScanCommand,
+  type PutItemCommandInput,
+  type TableDescription,
   UpdateTimeToLiveCommand,
   type AttributeValue,
   type WriteRequest,
@@ -36,6 +38,12 @@ export interface DynamoDbRegistryOptions {
    * @default 30_000
    */
   staleAfterMs?: number;
+  /**
+   * How long one DynamoDB request may take, in milliseconds, before it fails. Without it a hung
+   * connection would stall heartbeats and lease renewals indefinitely.
+   * @default 5_000
+   */
+  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -47,8 +55,12 @@ const BATCH_SIZE = 25;
 
 const names = { '#room': 'room', '#node': 'node', '#holder': 'holder', '#leaseUntil': 'leaseUntil' };
 
+/** What to run to create the table outside the CDK construct; named in the start-up error. */
+const setupCommand = (tableName: string) => `npx symphony-setup --table ${tableName}`;
+
 const str = (item: Record<string, AttributeValue>, key: string): string => item[key]?.S ?? '';
 const num = (item: Record<string, AttributeValue>, key: string): number => Number(item[key]?.N ?? 0);
+const toLease = (item: Record<string, AttributeValue>): WriterLease => ({ holder: str(item, 'holder'), leaseUntil: num(item, 'leaseUntil'), renewedAt: num(item, 'renewedAt') });
 
 /**
  * The production `RoomRegistry`, one DynamoDB table:
@@ -60,9 +72,9 @@ const num = (item: Record<string, AttributeValue>, key: string): number => Numbe
  */
 export class DynamoDbRegistry implements RoomRegistry {
   readonly tableName: string;
+  readonly staleAfterMs: number;
   private readonly client: DynamoDBClient;
   private readonly ownsClient: boolean;
-  private readonly staleAfterMs: number;
   private readonly logger: Logger;
 
   constructor(options: DynamoDbRegistryOptions) {
@@ -73,7 +85,12 @@ export class DynamoDbRegistry implements RoomRegistry {
     this.ownsClient = options.client === undefined;
     this.client =
       options.client ??
-      new DynamoDBClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+      new DynamoDBClient({
+        ...(options.region ? { region: options.region } : {}),
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        // Without throwOnRequestTimeout the SDK only warns when the timeout passes, and waits on.
+        requestHandler: { requestTimeout: options.requestTimeoutMs ?? 5_000, connectionTimeout: 3_000, throwOnRequestTimeout: true },
+      });
     this.staleAfterMs = options.staleAfterMs ?? 30_000;
     this.logger = options.logger ?? silentLogger;
   }
@@ -99,7 +116,7 @@ export class DynamoDbRegistry implements RoomRegistry {
     let lease: WriterLease | null = null;
     const holders: RoomHolder[] = [];
     for (const item of items) {
-      if (str(item, 'node') === LEASE_SORT_KEY) lease = { holder: str(item, 'holder'), leaseUntil: num(item, 'leaseUntil') };
+      if (str(item, 'node') === LEASE_SORT_KEY) lease = toLease(item);
       else {
         const holder = this.toHolder(item);
         if (now - holder.heartbeatAt <= this.staleAfterMs) holders.push(holder);
@@ -133,6 +150,29 @@ export class DynamoDbRegistry implements RoomRegistry {
 
   async acquireLease(nodeId: string, room: string, durationMs: number): Promise<WriterLease> {
     const now = Date.now();
+    return this.putLease(nodeId, room, durationMs, now, {
+      ConditionExpression: 'attribute_not_exists(#node) OR #holder = :me OR #leaseUntil < :now',
+      ExpressionAttributeNames: { '#node': names['#node'], '#holder': names['#holder'], '#leaseUntil': names['#leaseUntil'] },
+      ExpressionAttributeValues: { ':me': { S: nodeId }, ':now': { N: String(now) } },
+    });
+  }
+
+  async takeOverLease(nodeId: string, room: string, durationMs: number, stale: WriterLease): Promise<WriterLease> {
+    return this.putLease(nodeId, room, durationMs, Date.now(), {
+      ConditionExpression: '#holder = :dead AND #leaseUntil = :until',
+      ExpressionAttributeNames: { '#holder': names['#holder'], '#leaseUntil': names['#leaseUntil'] },
+      ExpressionAttributeValues: { ':dead': { S: stale.holder }, ':until': { N: String(stale.leaseUntil) } },
+    });
+  }
+
+  /** Writes the lease under `condition`; on a failed condition, resolves to the lease as it stands. */
+  private async putLease(
+    nodeId: string,
+    room: string,
+    durationMs: number,
+    now: number,
+    condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>,
+  ): Promise<WriterLease> {
     const leaseUntil = now + durationMs;
     try {
       await this.client.send(
@@ -143,14 +183,13 @@ export class DynamoDbRegistry implements RoomRegistry {
             node: { S: LEASE_SORT_KEY },
             holder: { S: nodeId },
             leaseUntil: { N: String(leaseUntil) },
+            renewedAt: { N: String(now) },
             expiresAt: { N: String(Math.ceil(leaseUntil / 1000) + 60) },
           },
-          ConditionExpression: 'attribute_not_exists(#node) OR #holder = :me OR #leaseUntil < :now',
-          ExpressionAttributeNames: { '#node': names['#node'], '#holder': names['#holder'], '#leaseUntil': names['#leaseUntil'] },
-          ExpressionAttributeValues: { ':me': { S: nodeId }, ':now': { N: String(now) } },
+          ...condition,
         }),
       );
-      return { holder: nodeId, leaseUntil };
+      return { holder: nodeId, leaseUntil, renewedAt: now };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
@@ -158,8 +197,8 @@ export class DynamoDbRegistry implements RoomRegistry {
       new GetItemCommand({ TableName: this.tableName, Key: { room: { S: room }, node: { S: LEASE_SORT_KEY } }, ConsistentRead: true }),
     );
     // Released between the two calls: report it free; the caller tries again on its next round.
-    if (!current.Item) return { holder: '', leaseUntil: 0 };
-    return { holder: str(current.Item, 'holder'), leaseUntil: num(current.Item, 'leaseUntil') };
+    if (!current.Item) return { holder: '', leaseUntil: 0, renewedAt: 0 };
+    return toLease(current.Item);
   }
 
   async releaseLease(nodeId: string, room: string): Promise<void> {
@@ -211,6 +250,32 @@ export class DynamoDbRegistry implements RoomRegistry {
     };
   }
 
+  /**
+   * Checks that the table exists, is active and has the documented keys; throws a
+   * `ConfigurationError` naming the table and how to create it otherwise. Cluster nodes call it at
+   * start (`clusterFromEnvironment`), so a misconfigured node fails at once instead of running
+   * without a registry.
+   */
+  async verify(options: { abortSignal?: AbortSignal } = {}): Promise<void> {
+    let table: TableDescription | undefined;
+    try {
+      ({ Table: table } = await this.client.send(new DescribeTableCommand({ TableName: this.tableName }), options));
+    } catch (error) {
+      if (error instanceof ResourceNotFoundException) {
+        throw new ConfigurationError(
+          `the DynamoDB table "${this.tableName}" (SYMPHONY_DYNAMODB_TABLE) does not exist: deploy it with the SymphonyService CDK construct, or create it with \`${setupCommand(this.tableName)}\``,
+        );
+      }
+      throw new ConfigurationError(`the DynamoDB table "${this.tableName}" (SYMPHONY_DYNAMODB_TABLE) could not be reached: ${(error as Error).message}`, { cause: error });
+    }
+    const keys = (table?.KeySchema ?? []).map((key) => `${key.AttributeName}:${key.KeyType}`).sort().join(',');
+    if (keys !== 'node:RANGE,room:HASH') {
+      throw new ConfigurationError(
+        `the DynamoDB table "${this.tableName}" (SYMPHONY_DYNAMODB_TABLE) does not have the registry's keys (partition key "room", sort key "node", both strings); found ${keys || 'none'}`,
+      );
+    }
+  }
+
   async close(): Promise<void> {
     if (this.ownsClient) this.client.destroy();
   }
@@ -235,13 +300,15 @@ export class DynamoDbRegistry implements RoomRegistry {
 }
 
 /**
- * Creates the registry table if it does not exist (for local stand-ins and tests; in AWS the CDK
- * construct creates it), and enables TTL on `expiresAt` where the endpoint supports it.
+ * Creates the registry table if it does not exist, with the documented schema (partition key
+ * `room`, sort key `node`, on-demand billing), and enables TTL on `expiresAt` where the endpoint
+ * supports it: for local and self-managed deployments (`npx symphony-setup`) and tests; on AWS the
+ * CDK construct creates it.
  */
-export async function ensureRegistryTable(client: DynamoDBClient, tableName: string): Promise<void> {
+export async function ensureRegistryTable(client: DynamoDBClient, tableName: string): Promise<'created' | 'existed'> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+    return 'existed';
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
@@ -259,10 +326,12 @@ export async function ensureRegistryTable(client: DynamoDBClient, tableName: str
       ],
     }),
   );
-  for (let attempt = 0; attempt < 50; attempt++) {
+  // Local stand-ins create tables at once; DynamoDB takes seconds.
+  for (let attempt = 0; ; attempt++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    if (attempt === 120) throw new Error(`the DynamoDB table "${tableName}" was created but did not become active within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
   try {
     await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } }));
@@ -270,4 +339,5 @@ export async function ensureRegistryTable(client: DynamoDBClient, tableName: str
     // Local stand-ins (dynalite) have no TTL; reads filter stale entries anyway.
     if ((error as { name?: string }).name !== 'UnknownOperationException') throw error;
   }
+  return 'created';
 }

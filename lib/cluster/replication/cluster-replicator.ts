@@ -1,13 +1,13 @@
 import { ConfigurationError } from '../../core/errors.js';
 import { childLogger, type Logger } from '../../core/logger.js';
-import type { DocumentStore } from '../../core/storage/document-store.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { ClusterView, ReplicaMembership, ReplicatorNode, RoomReplica, RoomReplicator } from '../../core/replicator.js';
 import type { RoomBus, RoomBusListener } from './room-bus.js';
 import { RoomLink } from './room-link.js';
 import type { RoomEntry, RoomRegistry } from './room-registry.js';
-import { positiveInteger, urlWithScheme } from '../../util/config-checks.js';
+import { nonNegativeInteger, positiveInteger, urlWithScheme } from '../../util/config-checks.js';
 import { checkNodeId } from '../../util/node-id.js';
-import { fetchRoomState, serveRoomState } from './state-handoff.js';
+import { fetchRoomState, holdsRoom, serveRoomState } from './state-handoff.js';
 
 /** Options of `ClusterReplicator`: the bus and registry it coordinates through, and its timings. */
 export interface ClusterReplicatorOptions {
@@ -15,8 +15,12 @@ export interface ClusterReplicatorOptions {
   bus: RoomBus;
   /** Which node holds which room, and who writes it (DynamoDB). */
   registry: RoomRegistry;
-  /** The same document store Symphony checkpoints to (S3); read to catch up after a trim. */
-  store: DocumentStore;
+  /**
+   * The same document store Symphony checkpoints to (S3): read to catch up after a trim, and when
+   * this node becomes a room's writer; tracks the version of each room's document so that a writer
+   * that lost its lease cannot overwrite a newer checkpoint.
+   */
+  store: CheckpointStore;
   /** This node's internal URL, where peers fetch room states (e.g. `http://10.0.1.23:3000`). */
   nodeUrl: string;
   /** Shared by every node; authenticates state requests between them. At least 16 characters. */
@@ -48,7 +52,20 @@ export interface ClusterReplicatorOptions {
    * @default 30_000
    */
   leaseDurationMs?: number;
+  /**
+   * How long a stopping node may wait, in milliseconds, for the writer lease of a room it holds
+   * when no live node writes it (its writer died and its lease has not expired yet), so that the
+   * last node to stop still leaves the room in the store. A writer known to be dead (its registry
+   * entry stale) is taken over as soon as it is. The default lets any lease expire, but waits at
+   * most 20 s: that leaves 10 s of the CDK construct's 30 s stop timeout (`shutdownTimeout`) for
+   * the final checkpoints. Raise both together to cover a writer that died just before.
+   * @default min(leaseDurationMs, 20_000)
+   */
+  closeLeaseWaitMs?: number;
 }
+
+/** The longest default wait for a dead writer's lease at shutdown (see `closeLeaseWaitMs`). */
+const DEFAULT_MAX_CLOSE_LEASE_WAIT_MS = 20_000;
 
 /** Lease renewals and registrations in flight at once, so a node with many rooms does not burst. */
 const HEARTBEAT_CONCURRENCY = 16;
@@ -73,13 +90,14 @@ function shuffled<T>(items: readonly T[]): T[] {
 export class ClusterReplicator implements RoomReplicator {
   private readonly bus: RoomBus;
   private readonly registry: RoomRegistry;
-  private readonly store: DocumentStore;
+  private readonly store: CheckpointStore;
   private readonly nodeUrl: string;
   private readonly secret: string;
   private readonly handoffTimeoutMs: number;
   private readonly syncIntervalMs: number;
   private readonly leaseRenewalIntervalMs: number;
   private readonly leaseDurationMs: number;
+  private readonly closeLeaseWaitMs: number;
   private node: ReplicatorNode | null = null;
   private logger: Logger | null = null;
   private readonly links = new Map<string, RoomLink>();
@@ -108,6 +126,7 @@ export class ClusterReplicator implements RoomReplicator {
     if (this.leaseDurationMs < 2 * this.leaseRenewalIntervalMs) {
       throw new ConfigurationError(`"leaseDurationMs" (${this.leaseDurationMs}) must be at least twice "leaseRenewalIntervalMs" (${this.leaseRenewalIntervalMs})`);
     }
+    this.closeLeaseWaitMs = nonNegativeInteger('closeLeaseWaitMs', options.closeLeaseWaitMs ?? Math.min(this.leaseDurationMs, DEFAULT_MAX_CLOSE_LEASE_WAIT_MS));
   }
 
   async start(node: ReplicatorNode): Promise<void> {
@@ -123,6 +142,7 @@ export class ClusterReplicator implements RoomReplicator {
         const state = node.encodeRoomState(room);
         return state ? { state, logPosition: link.position.applied } : null;
       },
+      holds: (room) => this.links.get(room)?.live === true,
     });
     const listener: RoomBusListener = {
       message: (room, message) => {
@@ -159,6 +179,8 @@ export class ClusterReplicator implements RoomReplicator {
       logger,
       syncIntervalMs: this.syncIntervalMs,
       leaseDurationMs: this.leaseDurationMs,
+      closePollIntervalMs: Math.min(1_000, this.leaseRenewalIntervalMs),
+      holdsRoom: (url, room) => holdsRoom(url, room, this.secret, this.handoffTimeoutMs),
       onLeft: (left, unsent) => this.forget(left, unsent),
     });
     this.links.set(room, link);
@@ -198,6 +220,15 @@ export class ClusterReplicator implements RoomReplicator {
   /** Which node holds which room, cluster-wide (from the registry). */
   describeCluster(): Promise<ClusterView> {
     return this.registry.describe();
+  }
+
+  /**
+   * Every room this node holds gets a writer for its final checkpoint (see
+   * `RoomLink.prepareFinalCheckpoint`), all rooms at once, within `closeLeaseWaitMs`.
+   */
+  async prepareToClose(): Promise<void> {
+    const deadline = Date.now() + this.closeLeaseWaitMs;
+    await Promise.allSettled(this.liveLinks().map((link) => link.prepareFinalCheckpoint(deadline)));
   }
 
   async close(): Promise<void> {

@@ -24,3 +24,14 @@ export class NoWriterError extends SymphonyError {
     super('SYMPHONY_ERR_NO_WRITER', `room "${room}" has no live writer yet; this node is taking the lease`, { room });
   }
 }
+
+/**
+ * The document store refused a checkpoint: another node wrote the room's document since this node
+ * last read or wrote it, so this node is no longer (or not yet) the room's writer. It steps down:
+ * gives up the writer lease and reads the newer document back before it may write again.
+ */
+export class StaleCheckpointError extends SymphonyError {
+  constructor(room: string, options: { cause?: unknown } = {}) {
+    super('SYMPHONY_ERR_STALE_CHECKPOINT', `room "${room}": the stored document changed since this node last read or wrote it; checkpoint refused`, { room, ...options });
+  }
+}

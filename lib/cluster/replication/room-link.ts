@@ -1,23 +1,29 @@
 import * as Y from 'yjs';
 import type { Logger } from '../../core/logger.js';
-import type { DocumentStore } from '../../core/storage/document-store.js';
-import { NoWriterError, UnpublishedUpdatesError } from './errors.js';
+import type { CheckpointStore } from './checkpoint-store.js';
+import { NoWriterError, StaleCheckpointError, UnpublishedUpdatesError } from './errors.js';
 import { LogPosition } from './log-position.js';
 import type { BusMessage } from './messages.js';
+import { PeerRepair } from './peer-repair.js';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../../core/replicator.js';
 import type { RoomBus, RoomLogTail } from './room-bus.js';
 import type { NodeAddress, RoomRegistry, WriterLease } from './room-registry.js';
 import type { RoomSnapshot } from './state-handoff.js';
+import { judgeWriter } from './writer-verdict.js';
 
 /** What every room link of a node shares. */
 export interface LinkContext {
   readonly node: NodeAddress;
   readonly bus: RoomBus;
   readonly registry: RoomRegistry;
-  readonly store: DocumentStore;
+  readonly store: CheckpointStore;
   readonly logger: Logger;
   readonly syncIntervalMs: number;
   readonly leaseDurationMs: number;
+  /** How often a stopping node looks at the registry again while it waits for a room's writer lease. */
+  readonly closePollIntervalMs: number;
+  /** Whether the node at `url` answers that it holds the room (proof that a listed writer is alive). */
+  readonly holdsRoom: (url: string, room: string) => Promise<boolean>;
   /** Called once the link has left, so the node forgets it (and can hand over unsent updates). */
   readonly onLeft: (link: RoomLink, unsent: Uint8Array[]) => void;
 }
@@ -50,21 +56,25 @@ export class RoomLink implements ReplicaMembership {
   private catchUpAgain = false;
   /** When each peer last showed a sign of life in this room (a message, a lease renewal). */
   private readonly lastHeard = new Map<string, number>();
-  private readonly lastRepairAt = new Map<string, number>();
-  /** Our state vector at the previous announcement, and at the one before (see `repairPeer`). */
-  private recentStateVector: Map<number, number> | null = null;
-  private olderStateVector: Map<number, number> | null = null;
   private publishFailureLogged = false;
+  private readonly peerRepair: PeerRepair;
   /** The log's trim point when this node claimed it while loading (null if it did not). */
   private claimedTrim: number | null = null;
   /** Registration and the first lease attempt, awaited before leaving so they cannot land after it. */
   private joined: Promise<void> | null = null;
+  /** The writer that last announced it left the room; its lease outlives it if releasing it failed. */
+  private leftWriter: { nodeId: string; at: number } | null = null;
+  /** No peer handed the room over: the core loaded it from the store, whose version is then known. */
+  private loadedFromStore = false;
 
   constructor(
     readonly room: string,
     private readonly replica: RoomReplica,
     private readonly context: LinkContext,
-  ) {}
+  ) {
+    this.peerRepair = new PeerRepair(replica.doc, context.syncIntervalMs);
+    context.store.track?.(room);
+  }
 
   get live(): boolean {
     return this.phase === 'live';
@@ -89,6 +99,7 @@ export class RoomLink implements ReplicaMembership {
   /** No peer holds the room: the log's tail, read before the core reads the store, is applied on `ready`. */
   loadedFromLog(tail: RoomLogTail): void {
     this.loadTail = tail;
+    this.loadedFromStore = true;
   }
 
   /**
@@ -125,7 +136,9 @@ export class RoomLink implements ReplicaMembership {
     }
     this.phase = 'live';
     // The lease taken while loading is usable once the loaded state covers the trim point claimed.
-    this.writerReady = this.claimedTrim !== null && this.lease?.holder === this.context.node.nodeId && this.position.applied >= this.claimedTrim;
+    // A state handed over by a peer leaves the stored version unknown: the lease step reads it first.
+    this.writerReady =
+      this.claimedTrim !== null && this.loadedFromStore && this.lease?.holder === this.context.node.nodeId && this.position.applied >= this.claimedTrim;
     if (this.writerReady) this.context.logger.info({ room: this.room, position: this.position.applied }, "this node now writes the room's checkpoints");
     const buffered = this.buffered;
     this.buffered = [];
@@ -159,6 +172,7 @@ export class RoomLink implements ReplicaMembership {
       return;
     }
     this.heard(message.nodeId, Date.now());
+    if (message.kind !== 'leave' && message.nodeId === this.leftWriter?.nodeId) this.leftWriter = null;
     switch (message.kind) {
       case 'update':
         this.applyRemote(message.update, message.nodeId);
@@ -186,6 +200,7 @@ export class RoomLink implements ReplicaMembership {
       case 'leave':
         this.lastHeard.delete(message.nodeId);
         if (this.lease?.holder === message.nodeId) {
+          this.leftWriter = { nodeId: message.nodeId, at: Date.now() };
           // The writer left and released its lease: take over now rather than after it expires.
           this.lease = null;
           void this.maintainLease().catch((error: unknown) => this.context.logger.warn({ room: this.room, err: error }, 'taking over the writer lease failed'));
@@ -335,33 +350,13 @@ export class RoomLink implements ReplicaMembership {
   /** Publishes our state vector and log position (peers compare it with theirs). */
   announce(): void {
     if (this.phase !== 'live') return;
-    const stateVector = Y.encodeStateVector(this.replica.doc);
-    this.olderStateVector = this.recentStateVector;
-    this.recentStateVector = Y.decodeStateVector(stateVector);
-    this.publish({ kind: 'stateVector', nodeId: this.context.node.nodeId, seq: this.position.applied, stateVector });
+    this.publish({ kind: 'stateVector', nodeId: this.context.node.nodeId, seq: this.position.applied, stateVector: this.peerRepair.announce() });
   }
 
-  /**
-   * Sends a peer what its state vector shows it lacks. Only content we already had one announcement
-   * earlier counts: anything newer may simply still be on its way, and must not trigger a repair.
-   * The repair is the difference only, never the whole document.
-   */
+  /** Sends a peer what its state vector shows it lacks (see `PeerRepair`). */
   private repairPeer(peer: string, peerStateVector: Uint8Array): void {
-    const older = this.olderStateVector;
-    if (!older) return;
-    const theirs = Y.decodeStateVector(peerStateVector);
-    let lacking = false;
-    for (const [client, clock] of older) {
-      if ((theirs.get(client) ?? 0) < clock) {
-        lacking = true;
-        break;
-      }
-    }
-    if (!lacking) return;
-    const now = Date.now();
-    if (now - (this.lastRepairAt.get(peer) ?? 0) < this.context.syncIntervalMs) return;
-    this.lastRepairAt.set(peer, now);
-    const update = Y.encodeStateAsUpdate(this.replica.doc, peerStateVector);
+    const update = this.peerRepair.repairFor(peer, peerStateVector);
+    if (!update) return;
     this.context.logger.info({ room: this.room, peer, bytes: update.byteLength }, 'a peer lacks updates this node has; sending the difference');
     this.publish({ kind: 'repair', nodeId: this.context.node.nodeId, target: peer, update });
   }
@@ -374,14 +369,19 @@ export class RoomLink implements ReplicaMembership {
    * a checkpoint must never store less than what was trimmed.
    */
   maintainLease(): Promise<void> {
-    this.leaseTask ??= this.renewOrAcquire().finally(() => {
+    return this.leaseStep(() => this.renewOrAcquire());
+  }
+
+  /** Lease steps never overlap: one started while another runs waits for that one instead. */
+  private leaseStep(step: () => Promise<void>): Promise<void> {
+    this.leaseTask ??= step().finally(() => {
       this.leaseTask = null;
     });
     return this.leaseTask;
   }
 
   private async renewOrAcquire(): Promise<void> {
-    const { registry, bus, node, leaseDurationMs, logger } = this.context;
+    const { registry, node, leaseDurationMs, logger } = this.context;
     if (this.phase !== 'live') return;
     const now = Date.now();
     const ours = this.lease?.holder === node.nodeId;
@@ -397,12 +397,44 @@ export class RoomLink implements ReplicaMembership {
       this.writerReady = false;
       return;
     }
-    if (this.writerReady) return;
+    if (!this.writerReady) await this.becomeWriter();
+  }
+
+  /** Takes over `stale`, the unexpired lease of a node known to be dead. */
+  private async takeOver(stale: WriterLease): Promise<void> {
+    const { registry, node, leaseDurationMs, logger } = this.context;
+    if (this.phase !== 'live') return;
+    const lease = await registry.takeOverLease(node.nodeId, this.room, leaseDurationMs, stale);
+    this.noteLease(lease);
+    if (lease.holder !== node.nodeId) return;
+    logger.info({ room: this.room, deadWriter: stale.holder }, 'took over the writer lease of a node known to be dead');
+    await this.becomeWriter();
+  }
+
+  /**
+   * Just took the lease: claims the log's trimming, catches up with the log (a checkpoint must
+   * never store less than what was trimmed), reads the stored document (other writers may have
+   * written it since this node loaded the room: its version is the base of the next conditional
+   * write, and whatever it holds that this node lacks is merged), and asks for a checkpoint when
+   * the log holds updates no checkpoint covers.
+   */
+  private async becomeWriter(): Promise<void> {
+    const { bus, node, logger } = this.context;
     const bounds = await bus.claimTrim(this.room);
     this.position.sawHead(bounds.head);
-    if (bounds.trimmed > this.position.applied) await this.catchUp();
-    this.writerReady = this.lease?.holder === node.nodeId && this.position.applied >= bounds.trimmed;
-    if (this.writerReady) logger.info({ room: this.room, position: this.position.applied }, 'this node now writes the room\'s checkpoints');
+    if (bounds.trimmed > this.position.applied || bounds.head > this.position.applied) await this.catchUp();
+    await this.readStoredDocument();
+    this.writerReady = this.phase === 'live' && this.lease?.holder === node.nodeId && this.position.applied >= bounds.trimmed;
+    if (!this.writerReady) return;
+    logger.info({ room: this.room, position: this.position.applied }, "this node now writes the room's checkpoints");
+    if (bounds.head > bounds.trimmed) this.replica.requestCheckpoint();
+  }
+
+  /** Reads the room's stored document: its version becomes known, and what it holds that this node lacks is merged. */
+  private async readStoredDocument(): Promise<void> {
+    this.context.store.track?.(this.room);
+    const stored = await this.context.store.load(this.room);
+    if (stored && this.phase === 'live') this.applyRemote(Y.diffUpdate(stored, Y.encodeStateVector(this.replica.doc)), STORE_ORIGIN);
   }
 
   beginCheckpoint(): CheckpointTicket | null {
@@ -412,7 +444,12 @@ export class RoomLink implements ReplicaMembership {
     // another node takes over; skip it and let the renewed lease (or the next writer) do it.
     if (this.isWriter && this.lease !== null && this.lease.leaseUntil - now >= leaseDurationMs / 2) {
       const covered = this.position.applied;
-      return { commit: () => this.afterCheckpoint(covered) };
+      return {
+        commit: () => this.afterCheckpoint(covered),
+        abort: (cause) => {
+          if (cause instanceof StaleCheckpointError) this.stepDown(cause);
+        },
+      };
     }
     if (this.outbox.length > 0) throw new UnpublishedUpdatesError(this.room, this.outbox.length);
     const lease = this.lease;
@@ -426,6 +463,85 @@ export class RoomLink implements ReplicaMembership {
 
   private recentlyHeard(nodeId: string, now: number): boolean {
     return now - (this.lastHeard.get(nodeId) ?? 0) <= 3 * this.context.syncIntervalMs + this.context.leaseDurationMs / 3;
+  }
+
+  /**
+   * The store refused our checkpoint: another node wrote the room's document since we last read or
+   * wrote it, so we may have lost the lease without noticing (cut off from the registry, paused).
+   * Stop writing, give the lease up, and read the newer document back; the lease step decides
+   * again who writes (this node, if the lease is still free for it).
+   */
+  private stepDown(cause: StaleCheckpointError): void {
+    const { registry, node, logger } = this.context;
+    logger.warn({ room: this.room, err: cause }, "the store refused this node's checkpoint (another node wrote the room since): giving up the writer lease and reading the room back");
+    const held = this.lease?.holder === node.nodeId;
+    this.writerReady = false;
+    this.lease = null;
+    if (held) registry.releaseLease(node.nodeId, this.room).catch((error: unknown) => logger.warn({ room: this.room, err: error }, 'could not give up the writer lease; it expires on its own'));
+    this.readStoredDocument().catch((error: unknown) => logger.warn({ room: this.room, err: error }, 'could not read the room back after stepping down; the next lease step retries'));
+  }
+
+  // ---- the final checkpoint at shutdown ------------------------------------------------------
+
+  /**
+   * At shutdown, before the final checkpoint: makes sure somebody writes it. Returns once this node
+   * is the writer (caught up with the log, so its checkpoint covers every update appended so far),
+   * or once the lease's holder proved it is alive and holds the room (it writes, and the log keeps
+   * our updates until it does), or at `deadline`. A holder known to be dead has its lease taken
+   * over; any other lease is waited for until it expires.
+   */
+  async prepareFinalCheckpoint(deadline: number): Promise<void> {
+    const { registry, bus, logger, closePollIntervalMs } = this.context;
+    for (;;) {
+      if (this.phase !== 'live') return;
+      let waitingFor: string | null = '';
+      try {
+        if (!this.isWriter) waitingFor = await this.lookForWriter();
+        if (this.isWriter) {
+          const head = (await bus.heads([this.room])).get(this.room) ?? 0;
+          if (this.position.sawHead(head)) await this.catchUp();
+          return;
+        }
+        if (waitingFor === null) return;
+      } catch (error) {
+        logger.warn({ room: this.room, err: error }, 'looking for a writer for the final checkpoint failed; retrying');
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        logger.error(
+          { room: this.room, holder: waitingFor || this.lease?.holder, leaseUntil: this.lease?.leaseUntil, registryStaleAfterMs: registry.staleAfterMs },
+          "no node could write the final checkpoint before the shutdown deadline: the room's latest updates stay in the cluster log only",
+        );
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(closePollIntervalMs, left)));
+    }
+  }
+
+  /**
+   * One look at the registry, taking the lease when it is free or its holder is known dead.
+   * Resolves to null when a live node holds both the lease and the room (it writes), otherwise to
+   * the holder this node waits for ('' when there is none).
+   */
+  private async lookForWriter(): Promise<string | null> {
+    const { registry, node, holdsRoom } = this.context;
+    const entry = await registry.lookup(this.room);
+    const verdict = judgeWriter(entry, node.nodeId, Date.now(), registry.staleAfterMs, this.leftWriter);
+    switch (verdict.kind) {
+      case 'self':
+      case 'free':
+        this.noteLease(entry.lease);
+        await this.maintainLease();
+        return '';
+      case 'dead':
+        await this.leaseStep(() => this.takeOver(verdict.lease));
+        return verdict.lease.holder;
+      case 'listed':
+        this.noteLease(entry.lease);
+        return (await holdsRoom(verdict.url, this.room)) ? null : verdict.holder;
+      case 'unsettled':
+        return verdict.holder;
+    }
   }
 
   /** The checkpoint is stored: the log entries it covers can go. */

@@ -14,6 +14,8 @@ export interface WriterLease {
   readonly holder: string;
   /** The lease is void after this time (ms since the epoch) unless its holder renews it. */
   readonly leaseUntil: number;
+  /** When the holder last took or renewed it (ms since the epoch); 0 when unknown. */
+  readonly renewedAt: number;
 }
 
 /** A room's registry entry: the live nodes holding it and its writer lease. */
@@ -34,6 +36,8 @@ export interface NodeAddress {
  * DynamoDB; entries carry a heartbeat, so a crashed node's entries are ignored once stale.
  */
 export interface RoomRegistry {
+  /** How old a heartbeat may be before its entry counts as a dead node's, in milliseconds. */
+  readonly staleAfterMs: number;
   /** Who holds the room and who writes it, as of now. */
   lookup(room: string): Promise<RoomEntry>;
   /** Registers this node as a holder of each room, or refreshes its heartbeat. */
@@ -45,6 +49,12 @@ export interface RoomRegistry {
    * Resolves to the lease as it stands afterwards (held by `nodeId` or by another node).
    */
   acquireLease(nodeId: string, room: string, durationMs: number): Promise<WriterLease>;
+  /**
+   * Takes over `stale`, a lease whose holder is known to be dead, before it expires: succeeds only
+   * if the lease is still exactly `stale` (nobody renewed or took it meanwhile). Resolves to the
+   * lease as it stands afterwards.
+   */
+  takeOverLease(nodeId: string, room: string, durationMs: number, stale: WriterLease): Promise<WriterLease>;
   /** Gives the lease up (if `nodeId` still holds it), so another holder can take over at once. */
   releaseLease(nodeId: string, room: string): Promise<void>;
   /** Every live node and the rooms each holds, for the dashboard. */

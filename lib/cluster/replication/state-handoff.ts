@@ -44,6 +44,15 @@ function roomOfPath(url: string | undefined): string | null | undefined {
   }
 }
 
+interface StateRouteOptions {
+  readonly secret: string;
+  readonly logger: Logger;
+  /** The room's state, or null when this node does not hold it (loaded and live). */
+  readonly snapshot: (room: string) => RoomSnapshot | null;
+  /** Whether this node holds the room, loaded and live. */
+  readonly holds: (room: string) => boolean;
+}
+
 /**
  * Serves the internal state route on the host app's own HTTP server, ahead of the app's request
  * handlers: the `request` listeners registered so far are wrapped (as engine.io's `attach` does),
@@ -52,7 +61,7 @@ function roomOfPath(url: string | undefined): string | null | undefined {
  */
 export function serveRoomState(
   server: Server,
-  options: { secret: string; logger: Logger; snapshot: (room: string) => RoomSnapshot | null },
+  options: StateRouteOptions,
 ): () => void {
   const original = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   server.removeAllListeners('request');
@@ -110,7 +119,7 @@ function respond(
   response: ServerResponse,
   room: string | null,
   guard: SecretGuard,
-  options: { secret: string; snapshot: (room: string) => RoomSnapshot | null },
+  options: StateRouteOptions,
 ): void {
   const end = (status: number, message: string, headers: Record<string, string> = {}) => {
     response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...headers });
@@ -123,8 +132,14 @@ function respond(
     guard.wrongSecret(address);
     return end(401, 'unauthorized');
   }
-  if (request.method !== 'GET') return end(405, 'method not allowed');
+  if (request.method !== 'GET' && request.method !== 'HEAD') return end(405, 'method not allowed');
   if (room === null) return end(404, 'not found');
+  if (request.method === 'HEAD') {
+    // A liveness probe (see `holdsRoom`): whether this node holds the room, without its state.
+    response.writeHead(options.holds(room) ? 200 : 404, { 'cache-control': 'no-store' });
+    response.end();
+    return;
+  }
   const snapshot = options.snapshot(room);
   if (!snapshot) return end(404, 'room not held by this node');
   response.writeHead(200, {
@@ -182,4 +197,18 @@ export async function fetchRoomState(peerUrl: string, room: string, secret: stri
     throw new StateHandoffError(peerUrl, room, `missing or invalid ${LOG_POSITION_HEADER} header`);
   }
   return { state: new Uint8Array(body), logPosition };
+}
+
+/**
+ * Whether the node at `peerUrl` answers that it holds the room (a `HEAD` on the state route):
+ * proof that a writer the registry still lists is alive. False on any failure, including the timeout.
+ */
+export async function holdsRoom(peerUrl: string, room: string, secret: string, timeoutMs: number): Promise<boolean> {
+  const url = `${peerUrl.replace(/\/+$/, '')}${STATE_ROUTE_PREFIX}${encodeURIComponent(room)}${STATE_ROUTE_SUFFIX}`;
+  try {
+    const response = await fetch(url, { method: 'HEAD', headers: { authorization: `Bearer ${secret}` }, signal: AbortSignal.timeout(timeoutMs) });
+    return response.status === 200;
+  } catch {
+    return false;
+  }
 }

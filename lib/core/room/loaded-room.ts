@@ -291,6 +291,10 @@ export class LoadedRoom implements RoomReplica {
     Y.applyUpdate(this.doc, update, { kind: 'remote', nodeId } satisfies UpdateOrigin);
   }
 
+  requestCheckpoint(): void {
+    if (!this.unloaded) this.markUnsaved();
+  }
+
   applyRemoteAwareness(update: Uint8Array, nodeId: string): void {
     const relay = this.presence.apply(update, `node:${nodeId}`, 'node');
     if (relay) this.broadcast(awarenessFrame(relay), null);
@@ -348,7 +352,13 @@ export class LoadedRoom implements RoomReplica {
 
   private markUnsaved(): void {
     this.unsaved = true;
-    this.checkpointTimer ??= setTimeout(() => void this.checkpoint(), this.context.options.checkpointIntervalMs);
+    // Once saved, unload if nobody is left: this timer may have taken the place of a failed
+    // unload's retry (a change from another node, or becoming the writer, while the room was empty).
+    this.checkpointTimer ??= setTimeout(() => {
+      void this.checkpoint().then((saved) => {
+        if (saved) this.leaveIfEmpty();
+      });
+    }, this.context.options.checkpointIntervalMs);
   }
 
   /**
@@ -385,6 +395,11 @@ export class LoadedRoom implements RoomReplica {
     this.unsaved = false;
     try {
       await this.context.options.store.store(this.name, state);
+    } catch (cause) {
+      ticket?.abort?.(cause);
+      return this.checkpointFailed(cause);
+    }
+    try {
       await ticket?.commit();
     } catch (cause) {
       return this.checkpointFailed(cause);

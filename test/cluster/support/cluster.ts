@@ -81,6 +81,12 @@ export class ClusterNode {
     return ((await (await fetch(`${this.url}/test/drop`)).json()) as { dropped: number }).dropped;
   }
 
+  /** Resolves with the exit code once the process exited by itself. */
+  async exit(): Promise<number | null> {
+    await this.exited;
+    return this.child.exitCode;
+  }
+
   /** SIGTERM: graceful shutdown. Resolves with the exit code. */
   async stop(): Promise<number | null> {
     if (this.running) this.child.kill('SIGTERM');
@@ -142,6 +148,24 @@ export class TestCluster {
   }
 
   async startNode(env: Record<string, string> = {}): Promise<ClusterNode> {
+    const node = await this.spawnNode(env);
+    await waitFor(
+      async () => {
+        if (!node.running) throw new Error(`${node.name} exited with ${node.child.exitCode ?? node.child.signalCode}:\n${node.log()}`);
+        try {
+          return (await fetch(`${node.url}/healthz`)).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      `${node.name} answers /healthz`,
+      30_000,
+    );
+    return node;
+  }
+
+  /** Starts a node process without waiting for it to answer (it may be meant to fail). */
+  async spawnNode(env: Record<string, string> = {}): Promise<ClusterNode> {
     const port = await freePort();
     const name = `node-${++this.nodeCount}`;
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/node.ts', import.meta.url))], {
@@ -165,18 +189,6 @@ export class TestCluster {
     track(child);
     const node = new ClusterNode(name, port, child);
     this.nodes.push(node);
-    await waitFor(
-      async () => {
-        if (!node.running) throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode}:\n${node.log()}`);
-        try {
-          return (await fetch(`${node.url}/healthz`)).status === 200;
-        } catch {
-          return false;
-        }
-      },
-      `${name} answers /healthz`,
-      30_000,
-    );
     return node;
   }
 
@@ -190,14 +202,27 @@ export class TestCluster {
     return this.registry.lookup(room);
   }
 
-  /** The room's state in S3, or null. */
+  /**
+   * The room's state in S3, or null. s3rver writes an object in place, so a read during a write
+   * can see part of it (S3 never serves a partial object): such a read is made again.
+   */
   async storedState(room: string): Promise<Uint8Array | null> {
-    try {
-      const object = await this.store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: this.store.key(room) }));
-      return (await object.Body?.transformToByteArray()) ?? null;
-    } catch (error) {
-      if (error instanceof NoSuchKey) return null;
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      let state: Uint8Array;
+      try {
+        const object = await this.store.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: this.store.key(room) }));
+        state = (await object.Body?.transformToByteArray()) ?? new Uint8Array();
+      } catch (error) {
+        if (error instanceof NoSuchKey) return null;
+        throw error;
+      }
+      try {
+        Y.decodeUpdate(state);
+        return state;
+      } catch (error) {
+        if (attempt === 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
     }
   }
 

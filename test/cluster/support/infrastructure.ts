@@ -159,9 +159,10 @@ export class AwsStandIns {
     return new DynamoDBClient({ endpoint: `http://127.0.0.1:${this.dynamoPort}`, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   }
 
-  s3Client(): S3Client {
+  /** A client of s3rver, or of a proxy in front of it at `endpoint`. */
+  s3Client(endpoint = `http://127.0.0.1:${this.s3Port}`): S3Client {
     return new S3Client({
-      endpoint: `http://127.0.0.1:${this.s3Port}`,
+      endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
       forcePathStyle: true,
