@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
+import type { SyncReplyFrame } from '../protocol/frames.js';
 import type { AuthResult, ConnectionInfo, UpdateOrigin } from '../types.js';
 import type { HandshakeTicket } from './handshake-guard.js';
 
@@ -90,18 +91,21 @@ export class Connection implements ConnectionInfo {
    */
   private syncReplyBytesInFlight = 0;
 
-  /** Writes the complete WebSocket frame answering the client's sync step 1 (see `syncReplyBytesInFlight`). */
-  sendSyncReply(frame: Buffer): void {
+  /** Writes the WebSocket frame answering the client's sync step 1 (see `syncReplyBytesInFlight`). */
+  sendSyncReply(frame: SyncReplyFrame): void {
     if (!this.mayWrite()) return;
+    this.transport.cork();
+    this.transport.write(frame.headers);
     if (this.syncReplyBytesInFlight > 0) {
-      this.transport.write(frame);
+      this.transport.write(frame.update);
     } else {
       this.syncReplyBytesInFlight = frame.byteLength;
       // Called once the frame has left the process (or the socket died): from then on it is the kernel's.
-      this.transport.write(frame, () => {
+      this.transport.write(frame.update, () => {
         this.syncReplyBytesInFlight = 0;
       });
     }
+    this.transport.uncork();
     this.messagesOut++;
   }
 

@@ -60,17 +60,22 @@ function binaryFrameHeader(payloadBytes: number): Buffer {
 }
 
 /**
- * A whole WebSocket frame carrying a sync step 2 with `update`, built in one allocation: a reply
- * to a joiner may be the whole document (tens of MB), which `syncStep2Frame` + `websocketFrame`
- * would copy twice more.
+ * A whole WebSocket frame carrying a sync step 2 with `update`, as two parts to write one after
+ * the other: the headers (WebSocket's and the message's, a few bytes) and `update` itself, not
+ * copied. A reply to a joiner may be the whole document (tens of MB): a copy would double it.
  */
-export function syncStep2WebsocketFrame(update: Uint8Array): Buffer {
+export function syncStep2WebsocketFrame(update: Uint8Array): SyncReplyFrame {
   const header = syncHeader(syncStep2, update.byteLength);
-  const payloadBytes = header.byteLength + update.byteLength;
-  const frameHeader = binaryFrameHeader(payloadBytes);
-  const whole = Buffer.allocUnsafe(frameHeader.byteLength + payloadBytes);
-  frameHeader.copy(whole, 0);
-  whole.set(header, frameHeader.byteLength);
-  whole.set(update, frameHeader.byteLength + header.byteLength);
-  return whole;
+  const frameHeader = binaryFrameHeader(header.byteLength + update.byteLength);
+  const headers = Buffer.allocUnsafe(frameHeader.byteLength + header.byteLength);
+  frameHeader.copy(headers, 0);
+  headers.set(header, frameHeader.byteLength);
+  return { headers, update, byteLength: headers.byteLength + update.byteLength };
+}
+
+/** A sync reply's WebSocket frame in two parts (see `syncStep2WebsocketFrame`). */
+export interface SyncReplyFrame {
+  readonly headers: Buffer;
+  readonly update: Uint8Array;
+  readonly byteLength: number;
 }

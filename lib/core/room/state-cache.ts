@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { syncStep2WebsocketFrame } from '../protocol/frames.js';
+import { syncStep2WebsocketFrame, type SyncReplyFrame } from '../protocol/frames.js';
 
 /**
  * Documents whose encoded state is smaller than this are encoded afresh for each joiner: that
@@ -15,16 +15,16 @@ export function isEmptyStateVector(stateVector: Uint8Array): boolean {
 
 /**
  * The sync reply for a joiner that has nothing yet (the common case): the whole document as one
- * WebSocket frame, encoded once per document version and written, as the same Buffer, to every
+ * WebSocket frame, encoded once per document version and written, as the same bytes, to every
  * joiner of that version. The next change to the document drops it; the next joiner encodes it again.
  */
 export class FullStateFrame {
-  private frame: Buffer | null = null;
+  private frame: SyncReplyFrame | null = null;
 
   constructor(private readonly doc: Y.Doc) {}
 
   /** The frame of a sync step 2 carrying the whole document at its current version. */
-  current(): Buffer {
+  current(): SyncReplyFrame {
     if (this.frame) return this.frame;
     const frame = syncStep2WebsocketFrame(Y.encodeStateAsUpdate(this.doc));
     if (frame.byteLength >= MIN_SHARED_STATE_BYTES) this.frame = frame;
