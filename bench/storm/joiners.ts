@@ -48,10 +48,11 @@ async function seed(url: string, chunks: number, chunkBytes: number): Promise<{ 
     if (i % 100 === 99) while (socket.bufferedAmount > 1_000_000) await new Promise((resolve) => setTimeout(resolve, 5));
   }
   // Messages are handled in order: the answer to this sync step 1 comes after every update was applied.
-  const answered = new Promise<void>((resolve) => {
+  const answered = new Promise<void>((resolve, reject) => {
     socket.on('message', (data: Buffer) => {
       if (data[0] === 0 && data[1] === 1) resolve();
     });
+    socket.once('close', (code) => reject(new Error(`the server closed the seeding connection (code ${code}) before applying the document`)));
   });
   socket.send(syncStep1Frame(Y.encodeStateVector(doc)));
   await answered;
