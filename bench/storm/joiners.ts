@@ -45,7 +45,10 @@ async function seed(url: string, chunks: number, chunkBytes: number): Promise<{ 
   for (let i = 0; i < chunks; i++) {
     text.insert(text.length, chunk);
     // Let the socket drain now and then: the server reads a steady stream, not one 20 MB burst.
-    if (i % 100 === 99) while (socket.bufferedAmount > 1_000_000) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (i % 100 === 99) {
+      while (socket.bufferedAmount > 1_000_000 && socket.readyState === WebSocket.OPEN) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    if (socket.readyState !== WebSocket.OPEN) throw new Error(`the server closed the seeding connection after ${i + 1} of ${chunks} inserts`);
   }
   // Messages are handled in order: the answer to this sync step 1 comes after every update was applied.
   const answered = new Promise<void>((resolve, reject) => {
