@@ -35,6 +35,9 @@ export function decideAfterClose(code: number | null): CloseDecision {
       return { reconnect: 'never', error: { code: 'message-too-large', message: `a message exceeded the server's size limit (${code})` } };
     case CloseCode.documentTooLarge:
       return { reconnect: 'never', error: { code: 'document-too-large', message: `the document reached the server's size limit (${code})` } };
+    case CloseCode.roomDeleted:
+      // Reconnecting would send this client's copy to a new, empty room and bring the deleted document back.
+      return { reconnect: 'never', error: { code: 'room-deleted', message: 'the room was deleted (4410)' } };
     case CloseCode.roomFull:
       return { reconnect: 'backoff', error: { code: 'room-full', message: `the room is full (${code}); retrying` } };
     default:

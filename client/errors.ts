@@ -12,12 +12,14 @@
  *   so the room stops; undo the oversized change, then call `room.reconnect()`.
  * - `document-too-large`: the server closed with 4413 (the document reached its size limit). The
  *   room stops for the same reason.
+ * - `room-deleted`: the server closed with 4410: the room was deleted. The room stops; reconnecting
+ *   would bring the deleted document back from this client's copy.
  * - `refused`: any other 4400–4499 close code, which by convention means the server made a
  *   decision a retry cannot change. The room stops.
  * - `token-unavailable`: the token function threw (often: the app's own token endpoint is not
  *   reachable while offline). The room keeps retrying with back-off.
  */
-export type RoomErrorCode = 'auth-refused' | 'auth-expired' | 'room-full' | 'message-too-large' | 'document-too-large' | 'refused' | 'token-unavailable';
+export type RoomErrorCode = 'auth-refused' | 'auth-expired' | 'room-full' | 'message-too-large' | 'document-too-large' | 'room-deleted' | 'refused' | 'token-unavailable';
 
 /** An error the app can act on, emitted as a room's `error` event (and kept in `room.error` when it stops the room). */
 export class SymphonyClientError extends Error {

@@ -7,7 +7,18 @@
 // self-contained for apps whose tsconfig lists no "types" (TypeScript 6 and later include none by default).
 /// <reference types="node" preserve="true" />
 export { attachSymphony, Symphony, type DisconnectFilter, type SymphonyStats } from './core/symphony.js';
-export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling } from './core/options.js';
+export { defaultLimits, type SymphonyLimits, type SymphonyOptions, type UnknownUpgradeHandling, type VersionOptions } from './core/options.js';
+export type {
+  CreateVersionOptions,
+  RestoreVersionOptions,
+  StoredVersion,
+  VersionInfo,
+  VersionRetentionRule,
+} from './core/versions/version-types.js';
+export type { VersionStore } from './core/versions/version-store.js';
+export { FileVersionStore } from './core/versions/file-version-store.js';
+export { MemoryVersionStore } from './core/versions/memory-version-store.js';
+export { defaultVersionRetention } from './core/versions/retention.js';
 export { CloseCode, CloseReason, type CloseCodeName, type CloseCodeValue } from './core/protocol/close-codes.js';
 export type {
   AuthenticateContext,
@@ -28,15 +39,32 @@ export type { DocumentStore, RoomStorageStatus, StorageDamage } from './core/sto
 export { FileStore, type FileStoreOptions } from './core/storage/file-store.js';
 export { MemoryStore } from './core/storage/memory-store.js';
 export { documentToJSON } from './core/document/to-json.js';
+export { signWebhook, verifyWebhook, type VerifyWebhookOptions } from './core/webhooks/signature.js';
+export { defaultWebhookDelivery, type WebhookDeliveryOptions } from './core/webhooks/webhook-options.js';
+export {
+  webhookEventTypes,
+  type WebhookDeliveryRecord,
+  type WebhookDeliveryState,
+  type WebhookEndpoint,
+  type WebhookEvent,
+  type WebhookEventData,
+  type WebhookEventType,
+  type WebhookStats,
+  type WebhookStatus,
+} from './core/webhooks/webhook-wire-types.js';
 export {
   AuthenticationError,
   CheckpointError,
   ClosedError,
   ConfigurationError,
+  InvalidArgumentError,
   InvalidRoomNameError,
   RoomLoadError,
   StorageUnavailableError,
   SymphonyError,
+  UnsupportedOperationError,
+  UpdateRejectedError,
+  type UpdateRejectionCode,
 } from './core/errors.js';
 export { createJsonLogger, silentLogger, type JsonLoggerOptions, type Logger, type LogLevel } from './core/logger.js';
 export type {

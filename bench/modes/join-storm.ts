@@ -19,6 +19,9 @@ import { availableServers } from './sweep.js';
 
 /** The servers that hold a document and speak the y-websocket protocol the joiners speak. */
 const STORM_SERVERS = new Set(['symphony', 'y-websocket']);
+
+/** Symphony as `npm start` runs it, with a content limit the storm's document fits in. */
+const stormServer = (server: ServerDef): ServerDef => (server.name === 'symphony' ? { ...server, args: ['--import', 'tsx', 'bench/servers/symphony-large-documents.ts'] } : server);
 const RSS_SAMPLE_INTERVAL_MS = 50;
 /** Below this share of busy cores the machine counts as quiet enough to start a run. */
 const QUIET_SHARE = 0.3;
@@ -120,7 +123,7 @@ export async function joinStorm(options: BenchOptions): Promise<{ records: Storm
     for (const name of servers.map((_, index) => servers[(index + repeat) % servers.length])) {
       process.stderr.write(`join storm: ${SERVERS[name].label}, repeat ${repeat + 1} … `);
       try {
-        const record = await stormOnce(SERVERS[name], options, `storm-${name}-r${repeat + 1}`, repeat);
+        const record = await stormOnce(stormServer(SERVERS[name]), options, `storm-${name}-r${repeat + 1}`, repeat);
         records.push(record);
         process.stderr.write(`all synced in ${seconds(record.allSyncedMs)} s, peak RSS ${megabytes(record.peakRssBytes)}\n`);
       } catch (error) {

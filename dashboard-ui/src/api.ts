@@ -30,18 +30,18 @@ export async function getJson<T>(path: string, token: string, signal?: AbortSign
   return (await response.json()) as T;
 }
 
-/** POSTs a JSON body to a path relative to the page; answers the parsed JSON reply. */
-export async function postJson<T>(path: string, token: string, body: unknown): Promise<T> {
-  const response = await fetch(path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    cache: 'no-store',
-  });
+/**
+ * Sends a POST or DELETE to a path relative to the page, with an optional JSON body; resolves to
+ * the JSON answer (null for 204). A refusal throws with the server's `{ error }` message.
+ */
+export async function sendJson<T>(method: 'POST' | 'DELETE', path: string, token: string, body?: unknown): Promise<T | null> {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   if (response.status === 401) throw new UnauthorizedError();
   if (!response.ok) {
     const answer = (await response.json().catch(() => null)) as { error?: string } | null;
-    throw new Error(`${path}: ${response.status} ${answer?.error ?? response.statusText}`);
+    throw new Error(`${response.status} ${answer?.error ?? response.statusText}`);
   }
-  return (await response.json()) as T;
+  return response.status === 204 ? null : ((await response.json()) as T);
 }

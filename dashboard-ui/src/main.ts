@@ -1,11 +1,14 @@
-import { getJson, postJson, savedToken, saveToken, UnauthorizedError } from './api.js';
+import { getJson, savedToken, saveToken, sendJson, UnauthorizedError } from './api.js';
 import { LineChart } from './chart.js';
 import { openEventStream } from './event-stream.js';
 import { byId, formatBytes, formatCount, formatDuration, formatNumber, roomSegment } from './format.js';
 import { NodesPanel } from './nodes-panel.js';
+import { RoomActions } from './room-actions.js';
 import { RoomView } from './room-view.js';
 import { RoomsTable, type RoomQuery } from './rooms-table.js';
-import type { ClusterAnswer, RoomDetails, RoomList, RoomsEvent, Sample, SortKey, Stats } from '../../lib/dashboard/wire-types.js';
+import type { ClusterAnswer, RoomDetails, RoomList, RoomsEvent, Sample, SortKey, Stats, VersionItem, WebhookStatus } from '../../lib/dashboard/wire-types.js';
+import { VersionsPanel } from './versions-panel.js';
+import { WebhooksPanel } from './webhooks-panel.js';
 
 /** Samples kept for the charts: ten minutes at one per second. */
 const MAX_SAMPLES = 600;
@@ -73,6 +76,24 @@ function start(token: string): void {
     },
     onError,
   );
+  const versionsPanel = new VersionsPanel(
+    {
+      list: (room) => getJson<{ versions: VersionItem[] }>(`api/rooms/${roomSegment(room)}/versions`, token),
+      document: (room, id) => getJson<{ document: unknown }>(`api/rooms/${roomSegment(room)}/versions/${encodeURIComponent(id)}/document`, token),
+      create: (room, name) => sendJson<VersionItem>('POST', `api/rooms/${roomSegment(room)}/versions`, token, name === undefined ? {} : { name }),
+      restore: (room, id) => sendJson('POST', `api/rooms/${roomSegment(room)}/versions/${encodeURIComponent(id)}/restore`, token),
+    },
+    () => roomView.refreshDocument(),
+    onError,
+  );
+  const roomActions = new RoomActions(
+    (room) => sendJson('DELETE', `api/rooms/${roomSegment(room)}`, token),
+    () => {
+      roomView.close();
+      void table.refresh();
+    },
+    onError,
+  );
   const roomView = new RoomView(
     (name) => getJson<RoomDetails>(`api/rooms/${roomSegment(name)}`, token),
     (name) => getJson<{ document: unknown }>(`api/rooms/${roomSegment(name)}/document`, token),
@@ -82,8 +103,10 @@ function start(token: string): void {
     },
     onError,
     () => thisNode,
-    (name, filter) => postJson<{ closed: number }>(`api/rooms/${roomSegment(name)}/disconnect`, token, filter),
+    async (name, filter) => (await sendJson<{ closed: number }>('POST', `api/rooms/${roomSegment(name)}/disconnect`, token, filter)) ?? { closed: 0 },
+    [versionsPanel, roomActions],
   );
+  const webhooksPanel = new WebhooksPanel(() => getJson<WebhookStatus>('api/webhooks', token), onError);
   const nodesPanel = new NodesPanel(() => getJson<ClusterAnswer>('api/cluster', token), onError);
   nodesPanel.start();
   const openFromHash = (): void => {
@@ -133,6 +156,7 @@ function start(token: string): void {
           thisNode = stats.nodeId;
           renderTotals(stats, table);
           nodesPanel.render();
+          webhooksPanel.update(stats.webhooks);
           const last = samples[samples.length - 1];
           const at = Date.parse(stats.at);
           if (!last || at - last.at >= 500) {

@@ -2,6 +2,12 @@ import { collapseAll, expandAll, renderJsonTree } from './json-tree.js';
 import { byId, element, formatAge, formatAgo, formatBytes, formatDuration, formatTime, roomState, shortId } from './format.js';
 import type { RoomDetails, RoomItem, RoomsEvent } from '../../lib/dashboard/wire-types.js';
 
+/** A part of the drawer that follows the open room (versions, actions). */
+export interface RoomViewPart {
+  open(room: string): void;
+  close(): void;
+}
+
 /** Live changes reload the open room at most this often. */
 const RELOAD_INTERVAL_MS = 1_000;
 
@@ -25,6 +31,7 @@ export class RoomView {
     private readonly thisNode: () => string | null,
     /** Closes connections of a room on the node serving the page (all of them with an empty filter). */
     private readonly disconnect: (name: string, filter: { connectionId?: string }) => Promise<{ closed: number }>,
+    private readonly parts: readonly RoomViewPart[] = [],
   ) {
     byId('rv-close').addEventListener('click', () => this.close());
     byId('rv-refresh').addEventListener('click', () => void this.loadDocument());
@@ -52,6 +59,7 @@ export class RoomView {
     byId('rv-cluster').hidden = true;
     byId('rv-holders').replaceChildren();
     this.documentView.replaceChildren(element('span', 'muted', 'Loading…'));
+    for (const part of this.parts) part.open(name);
     void this.loadDetails();
     void this.loadDocument();
   }
@@ -60,7 +68,13 @@ export class RoomView {
     if (this.name === null) return;
     this.name = null;
     this.drawer.hidden = true;
+    for (const part of this.parts) part.close();
     this.onClose();
+  }
+
+  /** Reloads the document, e.g. after a version was restored. */
+  refreshDocument(): void {
+    void this.loadDocument();
   }
 
   /** Reloads the details when a `rooms` event concerns the open room. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { attachSymphony, ConfigurationError, FileStore, isClusterConfigured, PostgresMetadataStore, type Logger, type Symphony } from '../../lib/index.js';
-import { allowedOrigins, dataDirectory } from './environment.js';
+import { allowedOrigins, dataDirectory, webhooksFromEnvironment } from './environment.js';
 
 export interface Collaboration {
   readonly symphony: Symphony;
@@ -25,7 +25,12 @@ export async function attachCollaboration(server: Server, logger: Logger): Promi
   }
   const cluster = isClusterConfigured() ? await (await import('../../lib/cluster/index.js')).clusterFromEnvironment({ logger }) : null;
   if (cluster) logger.info(cluster.summary, 'cluster mode');
-  const symphony = attachSymphony(server, { logger, allowedOrigins, ...(cluster ? cluster.options : { store: new FileStore({ directory: dataDirectory, logger }) }) });
+  const symphony = attachSymphony(server, {
+    logger,
+    allowedOrigins,
+    webhooks: webhooksFromEnvironment(),
+    ...(cluster ? cluster.options : { store: new FileStore({ directory: dataDirectory, logger }) }),
+  });
   const adminToken = process.env.SYMPHONY_ADMIN_TOKEN || randomBytes(18).toString('base64url');
   if (!process.env.SYMPHONY_ADMIN_TOKEN) {
     logger.warn({ token: adminToken, dashboard: '/admin/' }, 'SYMPHONY_ADMIN_TOKEN is not set: the dashboard accepts this token until restart');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { S3Store, type S3StoreOptions } from './adapters/s3-store.js';
+import { S3VersionStore } from './adapters/s3-version-store.js';
 import { isClusterConfigured } from './cluster-mode.js';
 import { ClusterStore } from './replication/cluster-store.js';
 import { ClusterReplicator, type ClusterReplicatorOptions } from './replication/cluster-replicator.js';
@@ -17,7 +18,7 @@ export interface ClusterEnvironmentOptions {
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
   /** Replicator settings the environment does not carry (timings). */
-  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs' | 'closeLeaseWaitMs'>>;
+  replicator?: Partial<Pick<ClusterReplicatorOptions, 'handoffTimeoutMs' | 'syncIntervalMs' | 'leaseRenewalIntervalMs' | 'leaseDurationMs' | 'closeLeaseWaitMs' | 'deleteTimeoutMs'>>;
   /** Redis bus settings besides the URL and prefix. */
   bus?: Partial<Omit<RedisBusOptions, 'url' | 'keyPrefix' | 'logger'>>;
   /** S3 store settings besides the bucket and prefix. */
@@ -45,7 +46,13 @@ export interface ClusterEnvironmentOptions {
 /** What `clusterFromEnvironment` built: the options to attach with, and what the host app may show or reuse. */
 export interface ClusterSetup {
   /** Spread into `attachSymphony`'s options: `attachSymphony(server, { ...cluster.options, logger })`. */
-  readonly options: { readonly nodeId: string; readonly store: ClusterStore; readonly replicator: ClusterReplicator };
+  readonly options: {
+    readonly nodeId: string;
+    readonly store: ClusterStore;
+    readonly replicator: ClusterReplicator;
+    /** Versions in the documents' bucket, under `<SYMPHONY_S3_PREFIX>versions/`. */
+    readonly versions: { readonly store: S3VersionStore };
+  };
   /** Where checkpoints go (the store's `documents`). */
   readonly documents: S3Store;
   /** The URL other nodes reach this one at (`SYMPHONY_NODE_URL`, or derived on Fargate). */
@@ -186,7 +193,12 @@ export async function assembleClusterFromEnvironment(
   const replicator = new ClusterReplicator({ bus, registry, store: documents, nodeUrl, secret, ...options.replicator });
   const { host } = new URL(url);
   return {
-    options: { nodeId, store: new ClusterStore(documents, bus), replicator },
+    options: {
+      nodeId,
+      store: new ClusterStore(documents, bus),
+      replicator,
+      versions: { store: new S3VersionStore({ client: documents.client, bucket, prefix }) },
+    },
     documents,
     nodeUrl,
     summary: { nodeId, nodeUrl, redis: host, redisPrefix: keyPrefix, bucket, s3Prefix: prefix, table: tableName },

@@ -13,6 +13,7 @@ export { ClusterStore } from './replication/cluster-store.js';
 export { RedisBus, type RedisBusOptions } from './adapters/redis-bus.js';
 export { DynamoDbRegistry, ensureRegistryTable, LEASE_SORT_KEY, type DynamoDbRegistryOptions } from './adapters/dynamodb-registry.js';
 export { ensureDocumentBucket, S3Store, s3ClientConfig, type ConditionalWrites, type S3StoreOptions } from './adapters/s3-store.js';
+export { S3VersionStore, type S3VersionStoreOptions } from './adapters/s3-version-store.js';
 export { NoWriterError, StaleCheckpointError, UnpublishedUpdatesError } from './replication/errors.js';
 export type { CheckpointStore } from './replication/checkpoint-store.js';
 export { StateHandoffError, STATE_ROUTE_PREFIX } from './replication/state-handoff.js';

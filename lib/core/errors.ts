@@ -68,3 +68,59 @@ export class InvalidRoomNameError extends SymphonyError {
     super('SYMPHONY_ERR_ROOM_NAME', `invalid room name: ${reason}`);
   }
 }
+
+/** Why `symphony.applyUpdate` refused an update: the same reasons a client's update is refused for. */
+export type UpdateRejectionCode =
+  /** Larger than `limits.maxMessageBytes`. */
+  | 'SYMPHONY_ERR_UPDATE_TOO_LARGE'
+  /** Applying it would grow the document beyond `limits.maxDocumentBytes`. */
+  | 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE'
+  /** Not a valid Yjs update. */
+  | 'SYMPHONY_ERR_MALFORMED_UPDATE'
+  /** The room's journal cannot be written (a full disk): nothing is accepted until it can. */
+  | 'SYMPHONY_ERR_STORAGE_UNAVAILABLE'
+  /** It would nest shared types deeper than `limits.maxNestingDepth`. */
+  | 'SYMPHONY_ERR_NESTING_TOO_DEEP'
+  /** It left more than `limits.maxPendingBytes` waiting for data the document lacks (dropped again). */
+  | 'SYMPHONY_ERR_MISSING_DEPENDENCIES'
+  /** Yjs failed half-way through it: the room was unloaded without a checkpoint, to reload from the store. */
+  | 'SYMPHONY_ERR_ROOM_DAMAGED';
+
+/** The HTTP status each refusal answers with on the REST API. */
+const updateRejectionStatus: Record<UpdateRejectionCode, 400 | 413 | 500 | 503> = {
+  SYMPHONY_ERR_MALFORMED_UPDATE: 400,
+  SYMPHONY_ERR_NESTING_TOO_DEEP: 400,
+  SYMPHONY_ERR_MISSING_DEPENDENCIES: 400,
+  SYMPHONY_ERR_UPDATE_TOO_LARGE: 413,
+  SYMPHONY_ERR_DOCUMENT_TOO_LARGE: 413,
+  SYMPHONY_ERR_ROOM_DAMAGED: 500,
+  SYMPHONY_ERR_STORAGE_UNAVAILABLE: 503,
+};
+
+/**
+ * An update from host code (or the REST API) was refused for a reason a client's update would be
+ * refused for. `status` is the HTTP status that answers it: 413 for size limits, 400 otherwise.
+ */
+export class UpdateRejectedError extends SymphonyError {
+  declare readonly code: UpdateRejectionCode;
+  readonly status: 400 | 413 | 500 | 503;
+
+  constructor(room: string, code: UpdateRejectionCode, message: string, cause?: unknown) {
+    super(code, message, { room, cause });
+    this.status = updateRejectionStatus[code];
+  }
+}
+
+/** The operation needs something this server was not given, e.g. a version store or a store that can delete rooms. */
+export class UnsupportedOperationError extends SymphonyError {
+  constructor(message: string, room?: string) {
+    super('SYMPHONY_ERR_UNSUPPORTED', message, { room });
+  }
+}
+
+/** An argument of a server API call is of the wrong type or out of range. */
+export class InvalidArgumentError extends SymphonyError {
+  constructor(message: string, room?: string) {
+    super('SYMPHONY_ERR_INVALID_ARGUMENT', message, { room });
+  }
+}

@@ -6,7 +6,15 @@ import { parseAllowedOrigins } from './http/origin-check.js';
 import { createJsonLogger, type Logger } from './logger.js';
 import type { DocumentStore } from './storage/document-store.js';
 import { FileStore } from './storage/file-store.js';
+import { MemoryStore } from './storage/memory-store.js';
+import { FileVersionStore } from './versions/file-version-store.js';
+import { MemoryVersionStore } from './versions/memory-version-store.js';
+import { checkRetention, defaultVersionRetention } from './versions/retention.js';
 import type { SymphonyHooks } from './types.js';
+import type { VersionStore } from './versions/version-store.js';
+import type { VersionRetentionRule } from './versions/version-types.js';
+import type { WebhookEndpoint } from './webhooks/webhook-wire-types.js';
+import { resolveWebhookOptions, type ResolvedWebhookOptions, type WebhookDeliveryOptions } from './webhooks/webhook-options.js';
 
 /** Resource limits. Each protects the server (and every other room) from one client. */
 export interface SymphonyLimits {
@@ -23,6 +31,45 @@ export interface SymphonyLimits {
    * @default 52_428_800
    */
   maxDocumentBytes?: number;
+  /**
+   * Most items a room's document may hold, weighted by what they cost in memory (see `Footprint`:
+   * one unit is about 250 bytes of heap). Encoded bytes understate memory 20–60× for many tiny
+   * items; 750,000 units keep the worst case near 200 MB, so a 512 MB heap survives one writer
+   * doing its worst, while a long, heavily edited text or a whiteboard of thousands of shapes stays
+   * far below. An update that would exceed it is refused and its connection closed with 4413.
+   * @default 750_000
+   */
+  maxDocumentItems?: number;
+  /**
+   * Most text, keys and binary a room's document may hold, in bytes (UTF-16 characters count 2).
+   * 32 MiB is some ten times the longest novels; beyond it the update is refused with 4413.
+   * @default 33_554_432
+   */
+  maxDocumentContentBytes?: number;
+  /**
+   * Deepest nesting of shared types (a top-level type is depth 0, a type inside it 1). Yjs walks
+   * nested types recursively and overflows the stack at 1,500–3,000 levels, in the middle of a
+   * transaction; rich-text editors nest about 2 levels per list level (Tiptap lists nested 20 deep
+   * are 42 levels). An update nesting deeper is refused whole and its connection closed with 4422.
+   * @default 128
+   */
+  maxNestingDepth?: number;
+  /**
+   * Bytes of updates whose dependencies are missing that a room holds back. Yjs keeps them outside
+   * every other limit, writes them into checkpoints and sends them to every joiner; stock clients
+   * send them again with any missing data on their next sync. Beyond it they are dropped and the
+   * connection that sent the last one is closed with 4424.
+   * @default 65_536
+   */
+  maxPendingBytes?: number;
+  /**
+   * Heap use, in percent of the heap limit (`--max-old-space-size`), above which no new room is
+   * loaded (the upgrade is answered 503) so that the rooms already loaded keep their memory and
+   * the process does not die of an out-of-memory error. Loaded rooms keep accepting connections.
+   * A number above 0 and at most 100 (fractions allowed).
+   * @default 85
+   */
+  maxHeapUsedPercent?: number;
   /**
    * Connections one room accepts on this node; more are closed with 4429 (room full). Fan-out cost
    * grows with the square of a room's size.
@@ -112,6 +159,30 @@ export interface SymphonyLimits {
 /** What happens to an upgrade request for a path Symphony does not serve, after every `upgrade` listener ran. */
 export type UnknownUpgradeHandling = 'refuse' | 'ignore';
 
+/** Version history: automatic versions at checkpoints, named versions, restore. */
+export interface VersionOptions {
+  /**
+   * Write a version at each checkpoint that changed the document (the writer node only, in
+   * cluster mode). Named versions (`symphony.createVersion`) work either way.
+   * @default true
+   */
+  automatic?: boolean;
+  /**
+   * How automatic versions are thinned after each new one (named versions are never thinned).
+   * The default keeps every version of the last hour, one per hour for a day and one per day for
+   * 30 days: fine-grained where undoing a mistake is likely, a bounded number (at most ~55 plus
+   * the last hour's) over a month.
+   * @default [{ withinMs: 3_600_000, everyMs: 0 }, { withinMs: 86_400_000, everyMs: 3_600_000 }, { withinMs: 2_592_000_000, everyMs: 86_400_000 }]
+   */
+  retention?: VersionRetentionRule[];
+  /**
+   * Where versions are stored. @default a `FileVersionStore` in the FileStore's directory, a
+   * `MemoryVersionStore` beside a MemoryStore, the documents' bucket in cluster mode; none
+   * (version history off) beside any other document store
+   */
+  store?: VersionStore;
+}
+
 export interface SymphonyOptions extends SymphonyHooks {
   /**
    * URL path under which WebSocket upgrades are handled; the room name is the rest of the path.
@@ -179,6 +250,16 @@ export interface SymphonyOptions extends SymphonyHooks {
    * @default 0
    */
   trustProxy?: number;
+  /** Version history; see `VersionOptions` for defaults and reasons. */
+  versions?: VersionOptions;
+  /**
+   * Receivers of signed webhook events (`room.loaded`, `document.updated`, `user.joined`, …; see the
+   * README): `[{ url, secret, events? }]`. The URL must be http(s), the secret at least 16 characters.
+   * @default [] (no webhooks)
+   */
+  webhooks?: WebhookEndpoint[];
+  /** Queue, retry and timing settings of webhook delivery; see `WebhookDeliveryOptions` for defaults and reasons. */
+  webhookDelivery?: WebhookDeliveryOptions;
 }
 
 export interface ResolvedOptions {
@@ -196,6 +277,13 @@ export interface ResolvedOptions {
   readonly handleUnknownUpgrades: UnknownUpgradeHandling;
   readonly refuseWithCloseCode: boolean;
   readonly trustProxy: number;
+  readonly webhooks: ResolvedWebhookOptions;
+  readonly versions: {
+    /** Null when version history is off (a document store with no version store beside it). */
+    readonly store: VersionStore | null;
+    readonly retention: readonly VersionRetentionRule[];
+    readonly automatic: boolean;
+  };
 }
 
 /** Limits that may be `null`, meaning off. */
@@ -205,6 +293,11 @@ const nullableLimits = { maxConnectionsPerAddress: true } as const;
 export const defaultLimits: Readonly<Required<SymphonyLimits>> = Object.freeze({
   maxMessageBytes: 1_048_576,
   maxDocumentBytes: 52_428_800,
+  maxDocumentItems: 750_000,
+  maxDocumentContentBytes: 33_554_432,
+  maxNestingDepth: 128,
+  maxPendingBytes: 65_536,
+  maxHeapUsedPercent: 85,
   maxConnectionsPerRoom: 500,
   maxBufferedBytes: 4_194_304,
   pingIntervalMs: 30_000,
@@ -227,8 +320,12 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   }
   const limits = { ...defaultLimits, ...options.limits };
   for (const [name, value] of Object.entries(limits)) {
+    if (name === 'maxHeapUsedPercent') continue;
     // A null limit is one that is off (`maxConnectionsPerAddress`).
     if (value !== null || !(name in nullableLimits)) positiveInteger(`limits.${name}`, value as number);
+  }
+  if (!(typeof limits.maxHeapUsedPercent === 'number' && limits.maxHeapUsedPercent > 0 && limits.maxHeapUsedPercent <= 100)) {
+    throw new ConfigurationError(`"limits.maxHeapUsedPercent" must be a number above 0 and at most 100, got ${String(limits.maxHeapUsedPercent)}`);
   }
   const checkpointIntervalMs = positiveInteger('checkpointIntervalMs', options.checkpointIntervalMs ?? 30_000);
   const unloadGraceMs = nonNegativeInteger('unloadGraceMs', options.unloadGraceMs ?? 5_000);
@@ -243,10 +340,12 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
   }
   const refuseWithCloseCode = options.refuseWithCloseCode ?? true;
   if (typeof refuseWithCloseCode !== 'boolean') throw new ConfigurationError(`"refuseWithCloseCode" must be a boolean, got ${JSON.stringify(refuseWithCloseCode)}`);
+  const webhooks = resolveWebhookOptions(options.webhooks, options.webhookDelivery);
   const logger = options.logger ?? createJsonLogger();
+  const store = options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger });
   return {
     path,
-    store: options.store ?? new FileStore({ directory: process.env.SYMPHONY_DATA_DIR ?? './.symphony-data', logger }),
+    store,
     checkpointIntervalMs,
     unloadGraceMs,
     limits,
@@ -265,5 +364,27 @@ export function resolveOptions(options: SymphonyOptions = {}): ResolvedOptions {
     handleUnknownUpgrades,
     refuseWithCloseCode,
     trustProxy: nonNegativeInteger('trustProxy', options.trustProxy ?? 0),
+    webhooks,
+    versions: resolveVersionOptions(options.versions, store),
   };
+}
+
+function resolveVersionOptions(options: VersionOptions = {}, store: DocumentStore): ResolvedOptions['versions'] {
+  if (options.automatic !== undefined && typeof options.automatic !== 'boolean') throw new ConfigurationError('"versions.automatic" must be a boolean');
+  const versionStore = options.store ?? defaultVersionStore(store);
+  if (versionStore !== null && (typeof versionStore !== 'object' || typeof versionStore.put !== 'function' || typeof versionStore.list !== 'function')) {
+    throw new ConfigurationError('"versions.store" must be a VersionStore');
+  }
+  return {
+    store: versionStore,
+    retention: options.retention === undefined ? defaultVersionRetention : checkRetention(options.retention),
+    automatic: options.automatic ?? true,
+  };
+}
+
+/** Versions live beside the documents; a store Symphony does not know has none unless one is given. */
+function defaultVersionStore(store: DocumentStore): VersionStore | null {
+  if (store instanceof FileStore) return new FileVersionStore({ directory: store.directory });
+  if (store instanceof MemoryStore) return new MemoryVersionStore();
+  return null;
 }

@@ -24,6 +24,13 @@ export interface RoomReplicator {
   prepareToClose?(): Promise<void>;
   /** Called by `symphony.close()` after every room was checkpointed and left. */
   close(): Promise<void>;
+  /**
+   * `symphony.deleteRoom`: makes every other node close the room's connections (code 4410) and
+   * unload it without saving, then calls `deleteStored` (which deletes the document, through the
+   * store, and the versions), then tells the nodes once more, so a node that loaded the room again
+   * in between drops it too. Resolves once `deleteStored` has.
+   */
+  deleteRoom?(room: string, deleteStored: () => Promise<void>): Promise<void>;
   /** Which node holds which room, cluster-wide (for dashboards). */
   describeCluster?(): Promise<ClusterView>;
 }
@@ -48,6 +55,8 @@ export interface ReplicatorNode {
   encodeRoomState(room: string): Uint8Array | null;
   /** Names of the rooms this node holds. */
   loadedRooms(): string[];
+  /** Another node deleted the room: close its connections here (code 4410) and unload it without saving. */
+  dropDeletedRoom(room: string): Promise<void>;
 }
 
 /** What the core offers the replicator for one room. */
@@ -89,6 +98,11 @@ export interface ReplicaMembership {
    * and retries.
    */
   beginCheckpoint(): CheckpointTicket | null;
+  /**
+   * True while this node holds the room's writer lease, so it alone writes checkpoints, automatic
+   * versions and webhook deliveries. A replicator without it counts every node as a writer.
+   */
+  readonly isWriter?: boolean;
   /** The room is unloading on this node, after its final checkpoint: unsubscribe and deregister. */
   leave(): Promise<void>;
 }

@@ -11,7 +11,14 @@ import { authenticateUpgrade } from './connection/authenticate.js';
 import { ExpiryWheel } from './connection/expiry-wheel.js';
 import { HandshakeGuard, type HandshakeTicket } from './connection/handshake-guard.js';
 import { SocketListeners } from './connection/socket-listeners.js';
-import { ClosedError, InvalidRoomNameError, RoomLoadError } from './errors.js';
+import {
+  ClosedError,
+  InvalidArgumentError,
+  InvalidRoomNameError,
+  RoomLoadError,
+  UnsupportedOperationError,
+  UpdateRejectedError,
+} from './errors.js';
 import { SymphonyEvents } from './events.js';
 import { clientAddress } from './http/client-address.js';
 import { handshakeHeaderProblem } from './http/handshake-headers.js';
@@ -19,11 +26,19 @@ import { originAllowed, originHeader } from './http/origin-check.js';
 import { normalizeRoomName, roomNameFromUrl } from './http/room-name.js';
 import { UnclaimedUpgrades } from './http/unclaimed-upgrades.js';
 import { closeAtOnce, sendRefusal, type UpgradeRefusal } from './http/upgrade-refusal.js';
-import { resolveOptions, type ResolvedOptions, type SymphonyOptions } from './options.js';
+import { resolveOptions, type ResolvedOptions, type SymphonyLimits, type SymphonyOptions } from './options.js';
 import { CloseCode, CloseReason } from './protocol/close-codes.js';
+import { heapAboveLimit } from './room/heap-pressure.js';
 import { LoadedRoom } from './room/loaded-room.js';
 import type { AuthResult, ConnectionInfo, RoomInfo, ShutdownReport } from './types.js';
 import { TimeoutError, withTimeout } from '../util/with-timeout.js';
+import { listStoredRooms } from './storage/stored-rooms.js';
+import { restoreState } from './versions/restore-content.js';
+import { checkVersionLabels, VersionHistory } from './versions/version-history.js';
+import type { CreateVersionOptions, RestoreVersionOptions, StoredVersion, VersionInfo } from './versions/version-types.js';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.js';
+import { WebhookEvents } from './webhooks/webhook-events.js';
+import type { WebhookStats, WebhookStatus } from './webhooks/webhook-wire-types.js';
 
 /** Totals for dashboards and metrics. Counters only grow; rates are derived by the reader. */
 export interface SymphonyStats extends Readonly<Counters> {
@@ -39,6 +54,7 @@ export interface SymphonyStats extends Readonly<Counters> {
   /** CPU time of the process since start, in microseconds. */
   readonly cpu: NodeJS.CpuUsage;
   readonly accepting: boolean;
+  readonly webhooks: WebhookStats;
 }
 
 
@@ -61,6 +77,7 @@ function matches(connection: Connection, filter: DisconnectFilter): boolean {
 function isServerCloseCode(code: number): boolean {
   return Number.isInteger(code) && ([1000, 1001, 1008, 1011, 1012, 1013].includes(code) || (code >= 4000 && code <= 4999));
 }
+
 
 /**
  * A Symphony server attached to a host app's HTTP server. Create it with `attachSymphony`.
@@ -93,6 +110,11 @@ export class Symphony {
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closing: Promise<ShutdownReport> | null = null;
   private readonly started: Promise<void>;
+  private readonly webhookDispatcher: WebhookDispatcher;
+  private readonly webhookEvents: WebhookEvents | null = null;
+  private readonly versions: VersionHistory | null;
+  /** Rooms being deleted: loading them waits until the deletion is done, so it never loads what is being deleted. */
+  private readonly deletions = new Map<string, Promise<boolean>>();
 
   constructor(
     readonly httpServer: Server,
@@ -101,6 +123,8 @@ export class Symphony {
     this.options = resolveOptions(options);
     this.nodeId = this.options.nodeId;
     this.path = this.options.path;
+    const { store: versionStore, retention } = this.options.versions;
+    this.versions = versionStore ? new VersionHistory(versionStore, retention, this.events, this.options.logger) : null;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.limits.maxMessageBytes,
@@ -124,14 +148,30 @@ export class Symphony {
           return loaded && loaded.loading === null ? Y.encodeStateAsUpdate(loaded.doc) : null;
         },
         loadedRooms: () => [...this.loadedRooms.keys()],
+        dropDeletedRoom: async (room) => {
+          const loaded = this.loadedRooms.get(room);
+          if (!loaded) return;
+          await loaded.loading?.catch(() => undefined);
+          await loaded.drop();
+        },
       }),
     );
     this.started.catch((error: unknown) => this.options.logger.error({ err: error }, 'cluster replicator failed to start'));
+    this.webhookDispatcher = new WebhookDispatcher(this.options.webhooks, this.options.logger);
+    if (this.options.webhooks.endpoints.length > 0) {
+      const host = { events: this.events, isWriter: (room: string) => this.isWriter(room), documentSummary: (room: string) => this.documentSummary(room) };
+      this.webhookEvents = new WebhookEvents(host, this.webhookDispatcher, this.options.webhooks.documentUpdatedIntervalMs, this.options.logger);
+    }
   }
 
   /** False once `close()` was called: the host's health route should then answer 503. */
   get accepting(): boolean {
     return this.state === 'running';
+  }
+
+  /** The resource limits in force (defaults applied), e.g. for an HTTP route that takes updates. */
+  get limits(): Readonly<Required<SymphonyLimits>> {
+    return this.options.limits;
   }
 
   /** Resolves when the replicator (cluster mode) has started; immediately on a single node. */
@@ -170,16 +210,19 @@ export class Symphony {
 
   /**
    * A room's whole state as a Yjs update: from memory when loaded, otherwise from the store
-   * (without loading the room). Null for a room that does not exist.
+   * (without loading the room). Null for a room that does not exist. With `stateVector` (a Yjs
+   * state vector), only what that state vector lacks.
    */
-  async readState(room: string): Promise<Uint8Array | null> {
+  async readState(room: string, options: { stateVector?: Uint8Array } = {}): Promise<Uint8Array | null> {
     room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
+    const { stateVector } = options;
     const loaded = this.loadedRooms.get(room);
     if (loaded) {
       await loaded.loading;
-      return Y.encodeStateAsUpdate(loaded.doc);
+      return Y.encodeStateAsUpdate(loaded.doc, stateVector);
     }
-    return this.options.store.load(room);
+    const state = await this.options.store.load(room);
+    return state !== null && stateVector ? Y.diffUpdate(state, stateVector) : state;
   }
 
   /** A room's document as JSON (see `documentToJSON`), or null for a room that does not exist. */
@@ -216,6 +259,133 @@ export class Symphony {
     }
   }
 
+  /**
+   * Applies a Yjs update from host code (or the REST API): loads the room if needed, refuses it
+   * for exactly the reasons a client's update is refused (throws `UpdateRejectedError`), and
+   * otherwise relays, journals and persists it like a client's (origin `{ kind: 'server', reason }`).
+   */
+  async applyUpdate(room: string, update: Uint8Array, options: { reason?: string } = {}): Promise<void> {
+    if (this.state !== 'running') throw new ClosedError('apply an update');
+    room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
+    if (!(update instanceof Uint8Array)) throw new InvalidArgumentError('the update must be a Uint8Array', room);
+    const loaded = await this.acquire(room);
+    try {
+      const refusal = loaded.applyHostUpdate(update, options.reason);
+      if (refusal) throw new UpdateRejectedError(room, refusal.code, `update refused for room "${room}": ${refusal.closeReason}`, refusal.details.err);
+    } finally {
+      loaded.unhold();
+    }
+  }
+
+  /**
+   * Rooms that exist in the document store, loaded here or not, in ascending order by name (the
+   * store's `list`); `next` is the `after` of the following page, null on the last one. With a
+   * store that cannot list, the rooms loaded on this node.
+   */
+  async storedRooms(options: { prefix?: string; after?: string; limit: number }): Promise<{ rooms: string[]; next: string | null }> {
+    return listStoredRooms(this.options.store, () => this.loadedRooms.keys(), options);
+  }
+
+  /** True when this node writes the room: always on a single node; in cluster mode, on the holder of its writer lease. */
+  isWriter(room: string): boolean {
+    const loaded = this.loadedRooms.get(room);
+    if (loaded) return loaded.isWriter;
+    return this.options.replicator === null;
+  }
+
+  /**
+   * Writes a named version of the room's current state, loaded or not (a room that does not
+   * exist gives a version of an empty document).
+   */
+  async createVersion(room: string, options: CreateVersionOptions = {}): Promise<VersionInfo> {
+    const versions = this.versionHistory(room);
+    checkVersionLabels(room, options);
+    const state = (await this.readState(room)) ?? Y.encodeStateAsUpdate(new Y.Doc());
+    return versions.create(room, state, 'named', { name: options.name, createdBy: options.createdBy });
+  }
+
+  /** The room's versions, newest first. */
+  async listVersions(room: string): Promise<VersionInfo[]> {
+    return this.versionHistory(room).list(room);
+  }
+
+  /** One version with its state, or null when the room has no such version. */
+  async readVersion(room: string, id: string): Promise<StoredVersion | null> {
+    return this.versionHistory(room).read(room, id);
+  }
+
+  /**
+   * Makes the room's document equal to a version's content as a forward change (origin
+   * `{ kind: 'server', reason: 'restore <id>' }`): relayed live, journaled, undoable, no history
+   * erased. Resolves to the version restored, or null when the room has no such version.
+   */
+  async restoreVersion(room: string, id: string, options: RestoreVersionOptions = {}): Promise<VersionInfo | null> {
+    if (this.state !== 'running') throw new ClosedError('restore a version');
+    checkVersionLabels(room, options);
+    const version = await this.versionHistory(room).read(room, id);
+    if (!version) return null;
+    const loaded = await this.acquire(room);
+    try {
+      restoreState(loaded, version.state, `restore ${id}`);
+    } finally {
+      loaded.unhold();
+    }
+    this.options.logger.info({ room, version: id, restoredBy: options.restoredBy }, 'version restored');
+    return version.info;
+  }
+
+  /**
+   * Deletes a room: closes its connections with 4410 (every node in cluster mode), deletes its
+   * document, journal and versions. The room is empty afterwards. Resolves to true if anything existed.
+   */
+  deleteRoom(room: string): Promise<boolean> {
+    if (this.state !== 'running') return Promise.reject(new ClosedError('delete a room'));
+    try {
+      room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
+      if (!this.options.store.delete) throw new UnsupportedOperationError('the document store cannot delete rooms (it has no "delete" method)', room);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let deletion = this.deletions.get(room);
+    if (!deletion) {
+      deletion = this.deleteEverywhere(room).finally(() => this.deletions.delete(room));
+      this.deletions.set(room, deletion);
+    }
+    return deletion;
+  }
+
+  private async deleteEverywhere(room: string): Promise<boolean> {
+    let existed = false;
+    const loaded = this.loadedRooms.get(room);
+    if (loaded) {
+      await loaded.loading?.catch(() => undefined);
+      await loaded.drop();
+      existed = true;
+    }
+    const deleteStored = async () => {
+      if (this.versions && (await this.versions.deleteAll(room))) existed = true;
+      if (await this.options.store.delete!(room)) existed = true;
+    };
+    // In cluster mode the other nodes drop the room first, so none of them writes it back.
+    const replicator = this.options.replicator;
+    if (replicator?.deleteRoom) await replicator.deleteRoom(room, deleteStored);
+    else await deleteStored();
+    this.options.logger.info({ room, existed }, 'room deleted');
+    this.events.emit('roomDeleted', { room });
+    return existed;
+  }
+
+  private versionHistory(room: string): VersionHistory {
+    room = normalizeRoomName(room, this.options.limits.maxRoomNameLength);
+    if (!this.versions) throw new UnsupportedOperationError('version history is off: the document store has no version store beside it (see the "versions.store" option)', room);
+    return this.versions;
+  }
+
+  /** Webhooks: the endpoints (without their secrets), delivery totals and the recent deliveries, newest first. */
+  webhooks(): WebhookStatus {
+    return this.webhookDispatcher.status();
+  }
+
   /** Totals since start: rooms, connections, messages, checkpoints and their failures, memory, uptime. */
   stats(): SymphonyStats {
     let roomsDamaged = 0;
@@ -235,6 +405,7 @@ export class Symphony {
       memory: process.memoryUsage(),
       cpu: process.cpuUsage(),
       accepting: this.accepting,
+      webhooks: this.webhookDispatcher.stats(),
     };
   }
 
@@ -275,8 +446,13 @@ export class Symphony {
         room.stopTimers();
       }
     }
+    // Before the store closes: a coalesced document.updated still waiting reads the saved state.
+    await this.webhookEvents?.close();
+    await this.webhookDispatcher.close();
     this.httpServer.off('upgrade', this.handleUpgrade);
     this.unclaimedUpgrades?.close();
+    // Rooms that were unloading on their own may still be writing a version.
+    await this.versions?.idle();
     await this.options.replicator?.close();
     const { store, logger } = this.options;
     await store.close?.();
@@ -378,12 +554,20 @@ export class Symphony {
       });
       if ('refusal' in decision) return this.refuse(request, socket, head, decision.refusal);
       if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
+      if (!this.loadedRooms.has(roomName) && heapAboveLimit(limits.maxHeapUsedPercent)) {
+        logger.warn({ room: roomName, heapUsed: process.memoryUsage().heapUsed }, 'connection refused: the heap is above limits.maxHeapUsedPercent, no new room is loaded');
+        return this.refuse(request, socket, head, { status: 503, message: 'server low on memory', headers: { 'Retry-After': '5' } });
+      }
       try {
         room = await this.acquireWithin(roomName, limits.roomLoadTimeoutMs);
       } catch (error) {
         const timedOut = error instanceof TimeoutError;
         logger.error({ room: roomName, err: error }, timedOut ? 'connection refused: the room took too long to load (limits.roomLoadTimeoutMs)' : 'connection refused: room failed to load');
         return this.refuse(request, socket, head, { status: 503, message: timedOut ? 'room load timed out' : 'room failed to load', headers: { 'Retry-After': '5' } });
+      }
+      if (room.wasDeleted) {
+        // `deleteRoom` dropped the room while this join waited for it: it must not open a new one.
+        return this.refuse(request, socket, head, { status: 410, message: CloseReason.roomDeleted, closeCode: CloseCode.roomDeleted });
       }
       if (socket.destroyed || this.state !== 'running') return this.refuse(request, socket, head, shuttingDown);
       // Checked right before the socket opens, with nothing asynchronous in between.
@@ -497,12 +681,23 @@ export class Symphony {
 
   /** The room, loaded once however many connections ask for it at the same time, and held until `unhold()`. */
   private async acquire(name: string): Promise<LoadedRoom> {
+    for (;;) {
+      const room = await this.acquireOnce(name);
+      if (!room.wasDeleted) return room;
+      // Deleted while we waited for it to load: the next one starts empty.
+      room.unhold();
+    }
+  }
+
+  private async acquireOnce(name: string): Promise<LoadedRoom> {
+    while (this.deletions.has(name)) await this.deletions.get(name)!.catch(() => undefined);
     let room = this.loadedRooms.get(name);
     if (!room) {
       const created = new LoadedRoom(name, {
         options: this.options,
         events: this.events,
         counters: this.counters,
+        versions: this.versions,
         onUnloaded: (unloaded) => {
           if (this.loadedRooms.get(unloaded.name) === unloaded) this.loadedRooms.delete(unloaded.name);
         },
@@ -540,6 +735,14 @@ export class Symphony {
    */
   private acquireWithin(name: string, timeoutMs: number): Promise<LoadedRoom> {
     return withTimeout(this.acquire(name), timeoutMs, `loading room "${name}"`, (late) => late.unhold());
+  }
+
+  /** Size and state vector of a room's document for `document.updated`: from memory when loaded, else from the store. */
+  private async documentSummary(room: string): Promise<{ documentBytes: number; stateVector: Uint8Array } | null> {
+    const loaded = this.loadedRooms.get(room);
+    if (loaded && loaded.loading === null) return { documentBytes: loaded.info().documentBytes, stateVector: Y.encodeStateVector(loaded.doc) };
+    const state = await this.options.store.load(room);
+    return state === null ? null : { documentBytes: state.byteLength, stateVector: Y.encodeStateVectorFromUpdate(state) };
   }
 
   private runHook(name: string, hook: () => void | Promise<void>): void {

@@ -54,9 +54,27 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   return { status, headers: { ...apiHeaders, ...headers }, body: JSON.stringify(body) };
 }
 
-/** An error answer: `{ error, ...details }`. */
+/** The `code` of an error answer whose route gives none more precise. */
+const codesByStatus: Readonly<Record<number, string>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  500: 'internal_error',
+  501: 'not_implemented',
+  503: 'unavailable',
+};
+
+/**
+ * An error answer, the one shape every route uses: `{ "error": <message for people>, "code":
+ * <stable snake_case code for programs>, ...context }` (e.g. `room`). `details.code` overrides the
+ * code the status implies.
+ */
 export function failure(status: number, error: string, details: Record<string, unknown> = {}, headers: Record<string, string> = {}): DashboardResponse {
-  return json(status, { error, ...details }, headers);
+  return json(status, { error, code: codesByStatus[status] ?? 'error', ...details }, headers);
 }
 
 /** A request the route cannot serve as asked (a bad parameter): answered 400 with its message. */

@@ -33,6 +33,11 @@ const definitions: readonly MetricDefinition[] = [
   { name: 'symphony_resident_memory_bytes', help: 'Resident set size of the process', type: 'gauge', value: (s) => s.memory.rssBytes },
   { name: 'symphony_heap_used_bytes', help: 'V8 heap in use', type: 'gauge', value: (s) => s.memory.heapUsedBytes },
   { name: 'symphony_uptime_seconds', help: 'Seconds since Symphony started', type: 'gauge', value: (s) => s.uptimeMs / 1000 },
+  { name: 'symphony_webhook_deliveries_total', help: 'Webhook deliveries a receiver accepted (2xx)', type: 'counter', value: (s) => s.webhooks.delivered },
+  { name: 'symphony_webhook_failed_attempts_total', help: 'Webhook attempts that failed (non-2xx, timeout, network error; each is retried)', type: 'counter', value: (s) => s.webhooks.failedAttempts },
+  { name: 'symphony_webhook_deliveries_failed_total', help: 'Webhook deliveries given up after retrying', type: 'counter', value: (s) => s.webhooks.failed },
+  { name: 'symphony_webhook_deliveries_dropped_total', help: 'Webhook deliveries dropped because the queue was full or at shutdown', type: 'counter', value: (s) => s.webhooks.dropped },
+  { name: 'symphony_webhook_queue_length', help: 'Webhook deliveries waiting to be sent or retried', type: 'gauge', value: (s) => s.webhooks.queued },
   { name: 'symphony_dashboard_event_clients', help: 'Open dashboard event streams', type: 'gauge', value: (s) => s.eventStreamClients },
 ];
 

@@ -6,6 +6,7 @@ import type { StorageDamage } from '../core/storage/document-store.js';
 import type { RoomInfo } from '../core/types.js';
 import { earliestOrNull, latestOrNull } from '../util/dates.js';
 import { BadRequestError } from './http.js';
+import { unrecordedStoredRooms } from './stored-rooms.js';
 
 /** A room as the dashboard lists it: live figures when it is loaded here, recorded ones otherwise. */
 export interface RoomListItem {
@@ -78,46 +79,49 @@ function integerParam(query: URLSearchParams, name: string, fallback: number): n
 }
 
 /**
- * One page of every room: the ones loaded here (from memory) and the ones only the metadata
- * store knows, as one list in one order.
+ * One page of every room: the ones loaded here (from memory), the ones only the metadata store
+ * knows, and stored ones neither knows (`unrecordedStoredRooms`), as one list in one order. The
+ * first and the last are held in memory (`inMemory`).
  *
- * Both sources are sorted the same way and never share a room (loaded ones are excluded from
- * the store's query), so the page is a merge. The merged position `offset` is preceded by at
- * most `loaded.length` loaded rooms, hence by at least `offset - loaded.length` stored ones: the
- * store is asked for the rows from there on, at most `loaded.length + limit` of them, however
+ * Both sources are sorted the same way and never share a room (the rooms in memory are excluded
+ * from the store's query), so the page is a merge. The merged position `offset` is preceded by at
+ * most `inMemory.length` rooms from memory, hence by at least `offset - inMemory.length` stored ones: the
+ * store is asked for the rows from there on, at most `inMemory.length + limit` of them, however
  * deep the page.
  */
 export async function listRooms(symphony: Symphony, store: MetadataStore, params: RoomListParams, logger: Logger): Promise<RoomListResult> {
   const { prefix, sort, descending, offset, limit } = params;
   const compare = roomComparator(sort, descending);
-  const loaded = symphony
+  const live = symphony
     .rooms()
     .filter((room) => room.name.startsWith(prefix))
     .map((room) => liveItem(room, symphony.nodeId));
-  loaded.sort(compare);
+  // Rooms only the document store knows join the loaded ones: both are known in full here.
+  const unrecorded = await unrecordedStoredRooms(symphony, store, prefix, new Set(live.map((room) => room.name)), logger);
+  const inMemory = [...live, ...unrecorded].sort(compare);
   const base = { offset, limit, sort, order: descending ? 'desc' : 'asc' } as const;
 
-  const storedStart = Math.max(0, offset - loaded.length);
+  const storedStart = Math.max(0, offset - inMemory.length);
   let stored: { rooms: RoomListItem[]; total: number };
   try {
-    const page = await store.listRooms({ prefix, sort, descending, offset: storedStart, limit: offset + limit - storedStart, exclude: loaded.map((room) => room.name) });
+    const page = await store.listRooms({ prefix, sort, descending, offset: storedStart, limit: offset + limit - storedStart, exclude: inMemory.map((room) => room.name) });
     stored = { rooms: page.rooms.map(storedItem), total: page.total };
   } catch (error) {
     logger.warn({ err: error, store: store.kind }, 'room list served from memory only: the metadata store failed');
-    return { ...base, rooms: loaded.slice(offset, offset + limit), total: loaded.length, metadata: unavailable(error) };
+    return { ...base, rooms: inMemory.slice(offset, offset + limit), total: inMemory.length, metadata: unavailable(error) };
   }
 
   const page: RoomListItem[] = [];
   let li = 0;
   let si = 0;
   if (storedStart > 0 && stored.rooms.length > 0) {
-    while (li < loaded.length && compare(loaded[li], stored.rooms[0]) < 0) li++;
+    while (li < inMemory.length && compare(inMemory[li], stored.rooms[0]) < 0) li++;
   }
   let position = storedStart > 0 ? storedStart + li : 0;
   if (storedStart === 0 || stored.rooms.length > 0) {
-    while (page.length < limit && (li < loaded.length || si < stored.rooms.length)) {
-      const takeLoaded = si >= stored.rooms.length || (li < loaded.length && compare(loaded[li], stored.rooms[si]) < 0);
-      const next = takeLoaded ? loaded[li++] : stored.rooms[si++];
+    while (page.length < limit && (li < inMemory.length || si < stored.rooms.length)) {
+      const takeMemory = si >= stored.rooms.length || (li < inMemory.length && compare(inMemory[li], stored.rooms[si]) < 0);
+      const next = takeMemory ? inMemory[li++] : stored.rooms[si++];
       if (position++ >= offset) page.push(next);
     }
   }
@@ -135,7 +139,7 @@ export async function listRooms(symphony: Symphony, store: MetadataStore, params
     if (!record) return room;
     return room.loaded ? combine(room, record) : storedItem(record);
   });
-  return { ...base, rooms, total: loaded.length + stored.total, metadata };
+  return { ...base, rooms, total: inMemory.length + stored.total, metadata };
 }
 
 export function liveItem(room: RoomInfo, nodeId: string): RoomListItem {

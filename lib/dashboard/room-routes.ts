@@ -1,3 +1,4 @@
+import { typeToJSON } from '../core/document/to-json.js';
 import { InvalidRoomNameError } from '../core/errors.js';
 import { normalizeRoomName } from '../core/http/room-name.js';
 import type { MetadataStore, RoomRecord, SessionRecord } from './metadata/metadata-store.js';
@@ -72,7 +73,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     const state = await symphony.readState(name);
     // Held by another node but not yet written anywhere: it exists all the same.
     const heldElsewhere = clusterFields !== null && 'holders' in clusterFields && clusterFields.holders.length > 0;
-    if (state === null && !heldElsewhere) return failure(404, 'room not found', { room: name });
+    if (state === null && !heldElsewhere) return failure(404, 'room not found', { code: 'room_not_found', room: name });
     room = { ...emptyItem(name), documentBytes: state?.byteLength ?? null };
   }
   const live = symphony.connections(name);
@@ -86,7 +87,8 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
     messagesOut: connection.messagesOut,
     droppedUpdates: connection.droppedUpdates,
   }));
-  const presence = [...symphony.presence(name)].map(([clientId, state]) => ({ clientId, state }));
+  // States are whatever clients sent: rendered depth-capped, so a deeply nested one cannot fail the view.
+  const presence = [...symphony.presence(name)].map(([clientId, state]) => ({ clientId, state: typeToJSON(state) }));
   // A session still open here has live message counts; the record has those of its last write.
   const counts = new Map(live.map((connection) => [connection.id, connection]));
   const recent = sessions.map((session) => {
@@ -100,7 +102,7 @@ export async function roomDetails(symphony: Symphony, store: MetadataStore, clus
 /** `GET /api/rooms/:room/document`: the document as JSON, read from memory or from the store without loading the room. */
 export async function roomDocument(symphony: Symphony, name: string): Promise<DashboardResponse> {
   const document = await symphony.toJSON(name);
-  if (document === null) return failure(404, 'room not found', { room: name });
+  if (document === null) return failure(404, 'room not found', { code: 'room_not_found', room: name });
   return json(200, { room: name, loaded: symphony.room(name) !== undefined, document });
 }
 

@@ -1,5 +1,6 @@
 import type { MetadataRecorder, MetadataRecorderStats } from './metadata/recorder.js';
 import type { Symphony } from '../core/symphony.js';
+import type { WebhookStats } from '../core/webhooks/webhook-wire-types.js';
 
 /** One point of the page's chart. */
 export interface DashboardSample {
@@ -37,6 +38,8 @@ export interface DashboardStats {
   readonly cpu: { readonly user: number; readonly system: number };
   readonly metadata: MetadataRecorderStats;
   readonly eventStreamClients: number;
+  /** Webhook delivery totals (`GET /api/webhooks` has the recent deliveries). */
+  readonly webhooks: WebhookStats;
 }
 
 /**
@@ -106,6 +109,7 @@ export class StatsSampler {
       cpu: stats.cpu,
       metadata: this.recorder.stats(),
       eventStreamClients: this.eventStreamClients(),
+      webhooks: stats.webhooks,
     };
   }
 

@@ -10,6 +10,7 @@ import type { RoomSortKey } from './metadata/metadata-store.js';
 import type { RoomListItem, RoomListResult } from './room-list.js';
 import type { RoomDetailsAnswer } from './room-routes.js';
 import type { DashboardSample, DashboardStats } from './stats.js';
+import type { VersionInfo } from '../core/versions/version-types.js';
 
 /** `T` as `JSON.parse(JSON.stringify(value))` gives it back: dates become strings, nothing is readonly. */
 export type OnTheWire<T> = T extends Date
@@ -39,3 +40,7 @@ export type Stats = OnTheWire<DashboardStats>;
 export type Sample = OnTheWire<DashboardSample>;
 /** The stream's `rooms` event. */
 export type RoomsEvent = OnTheWire<RoomsEventObject>;
+
+/** A version as `GET /api/rooms/:room/versions` lists it. */
+export type VersionItem = OnTheWire<VersionInfo>;
+export type { WebhookDeliveryRecord, WebhookStats, WebhookStatus } from '../core/webhooks/webhook-wire-types.js';

@@ -237,13 +237,14 @@ describe('client SDK: connection status, reconnection and errors', () => {
       assert.equal(decideAfterClose(4401).error?.code, 'auth-expired');
     });
 
-    it('stops on a forbidden room (4403), a too large message (1009) or document (4413), and other 44xx codes', () => {
+    it('stops on a forbidden room (4403), a too large message (1009) or document (4413), a deleted room (4410), and other 44xx codes', () => {
       assert.deepEqual(
-        [4403, 1009, 4413, 4404].map((code) => [decideAfterClose(code).reconnect, decideAfterClose(code).error?.code]),
+        [4403, 1009, 4413, 4410, 4404].map((code) => [decideAfterClose(code).reconnect, decideAfterClose(code).error?.code]),
         [
           ['never', 'auth-refused'],
           ['never', 'message-too-large'],
           ['never', 'document-too-large'],
+          ['never', 'room-deleted'],
           ['never', 'refused'],
         ],
       );

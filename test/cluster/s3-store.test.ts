@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as Y from 'yjs';
-import { S3Store, StaleCheckpointError } from '../../lib/cluster/index.js';
+import { S3Store, S3VersionStore, StaleCheckpointError } from '../../lib/cluster/index.js';
+import { createVersionId } from '../../lib/core/versions/version-id.js';
 import { ConfigurationError, type Logger } from '../../lib/index.js';
 import { ConditionalS3 } from './support/fault-proxies.js';
 import { AwsStandIns, BUCKET } from './support/infrastructure.js';
@@ -64,6 +65,38 @@ describe('S3Store', function () {
       await aws.startS3();
     }
     assert.deepEqual(await store.load('while-down'), new Uint8Array([7]));
+  });
+
+  it('lists stored rooms by name, prefix and page, and deletes one', async () => {
+    const lister = new S3Store({ bucket: BUCKET, prefix: 'listing/', client: store.client });
+    for (const room of ['doc/b', 'doc/a', 'ünïcødé', 'doc-c']) await lister.store(room, new Uint8Array([1]));
+    assert.deepEqual(await lister.list({ limit: 10 }), ['doc-c', 'doc/a', 'doc/b', 'ünïcødé']);
+    assert.deepEqual(await lister.list({ prefix: 'doc/', limit: 1 }), ['doc/a']);
+    assert.deepEqual(await lister.list({ prefix: 'doc/', after: 'doc/a', limit: 5 }), ['doc/b']);
+    assert.equal(await lister.delete('doc/a'), true);
+    assert.equal(await lister.delete('doc/a'), false);
+    assert.equal(await lister.load('doc/a'), null);
+    assert.deepEqual(await new S3Store({ bucket: BUCKET, prefix: 'listing/', client: store.client }).list({ limit: 10 }), ['doc-c', 'doc/b', 'ünïcødé']);
+  });
+
+  it('keeps versions beside the documents, lists them newest first, and deletes them', async () => {
+    const versions = new S3VersionStore({ client: store.client, bucket: BUCKET, prefix: 'test/' });
+    const make = (ms: number, kind: 'auto' | 'named') => {
+      const createdAt = new Date(ms);
+      return { id: createVersionId(createdAt), room: 'versioned ✓', createdAt, kind, bytes: 2, ...(kind === 'named' ? { name: 'ünïcødé name' } : {}) };
+    };
+    const older = make(1_000, 'named');
+    const newer = make(2_000, 'auto');
+    await versions.put(older, new Uint8Array([1, 1]));
+    await versions.put(newer, new Uint8Array([2, 2]));
+    const fresh = new S3VersionStore({ client: store.client, bucket: BUCKET, prefix: 'test/' });
+    assert.deepEqual(await fresh.list('versioned ✓'), [newer, older]);
+    assert.deepEqual(await fresh.read('versioned ✓', older.id), new Uint8Array([1, 1]));
+    assert.equal(await fresh.read('versioned ✓', '../x'), null);
+    await fresh.delete('versioned ✓', [newer.id]);
+    assert.deepEqual(await versions.list('versioned ✓'), [older]);
+    await fresh.deleteAll('versioned ✓');
+    assert.deepEqual(await versions.list('versioned ✓'), []);
   });
 
   it('names a missing bucket, and how to create it, when verified', async () => {

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { ClientPool } from '../support/clients.js';
 import { startExample, type ExampleProcess } from '../support/example-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { WEBHOOK_SECRET, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const ADMIN_TOKEN = 'examples-test-admin-token';
 
@@ -15,16 +16,24 @@ for (const name of ['express', 'koa'] as const) {
   describe(`the ${name} example`, () => {
     let example: ExampleProcess;
     let dataDirectory: string;
+    let receiver: WebhookReceiver;
     const clients = new ClientPool();
 
     before(async () => {
       dataDirectory = await mkdtemp(join(tmpdir(), `symphony-${name}-`));
-      example = await startExample(name, { SYMPHONY_DATA_DIR: dataDirectory, SYMPHONY_ADMIN_TOKEN: ADMIN_TOKEN });
+      receiver = await WebhookReceiver.start();
+      example = await startExample(name, {
+        SYMPHONY_DATA_DIR: dataDirectory,
+        SYMPHONY_ADMIN_TOKEN: ADMIN_TOKEN,
+        SYMPHONY_WEBHOOK_URL: receiver.url,
+        SYMPHONY_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      });
     });
 
     after(async () => {
       clients.destroyAll();
       await example.stop();
+      await receiver.close();
       await rm(dataDirectory, { recursive: true, force: true });
     });
 
@@ -88,6 +97,13 @@ for (const name of ['express', 'koa'] as const) {
     it('refuses a WebSocket from a page of another site with 403 and accepts its own pages', async () => {
       assert.equal(await originOutcome(`${example.collabUrl}/origin-room`, 'https://evil.example'), 403);
       assert.equal(await originOutcome(`${example.collabUrl}/origin-room`, example.baseUrl), 'open');
+    });
+
+    it('sends signed webhooks to SYMPHONY_WEBHOOK_URL', async () => {
+      const client = clients.open(example.collabUrl, 'webhook-room');
+      await client.synced();
+      const joined = await receiver.next((r) => r.event.type === 'user.joined' && r.event.data.room === 'webhook-room', 'user.joined');
+      assert.equal(joined.verified, true);
     });
 
     it('logs structured JSON and exits cleanly on SIGTERM', async () => {

@@ -53,7 +53,8 @@ describe('joining a room with a large document', function () {
   const closes: { code: number; reason: string }[] = [];
 
   before(async () => {
-    server = await startSymphony({ limits: { maxBufferedBytes: 64 * 1024 } });
+    // 24 MB of text count 48 MB as UTF-16: more than the default content limit.
+    server = await startSymphony({ limits: { maxBufferedBytes: 64 * 1024, maxDocumentContentBytes: 64 * 1024 * 1024 } });
     server.symphony.events.on('connectionClosed', (_connection, close) => closes.push(close));
   });
 
@@ -115,7 +116,7 @@ describe('joining a room with a large document', function () {
     await Promise.all([editor.synced(), watcher.synced()]);
     // Each edit is relayed to the joiner too, while its reply still waits in the server.
     for (let i = 0; i < 5; i++) editor.doc.getMap('m').set('edit', i);
-    await waitFor(() => watcher.doc.getMap('m').get('edit') === 4, 'the edits were relayed');
+    await waitFor(() => watcher.doc.getMap('m').get('edit') === 4, `the edits were relayed (closes: ${JSON.stringify(closes)})`);
     transport.resume();
     await waitFor(() => receivedStepTwo(joiner) !== null, 'the joiner received its whole initial sync', 30_000);
     const doc = new Y.Doc();

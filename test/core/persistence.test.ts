@@ -54,7 +54,7 @@ describe('persistence', () => {
       await waitFor(() => server.symphony.room('short-visit') === undefined, 'the room is unloaded');
       const [folder] = await readdir(dataDirectory);
       // The first snapshot keeps the journal it covers: with no older snapshot, that journal is what a damaged snapshot falls back to.
-      assert.deepEqual((await readdir(join(dataDirectory, folder))).sort(), ['journal-1.v2.log', 'snapshot-1.bin']);
+      assert.deepEqual((await readdir(join(dataDirectory, folder))).filter((name) => /^(journal|snapshot)-/.test(name)).sort(), ['journal-1.v2.log', 'snapshot-1.bin']);
     } finally {
       await server.close();
     }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import * as Y from 'yjs';
 import type { ClusterView } from '../../lib/index.js';
 import { TestCluster, type ClusterNode } from '../cluster/support/cluster.js';
 import { waitFor } from '../support/wait-for.js';
@@ -97,9 +98,29 @@ describe('the dashboard in cluster mode: two nodes, one Redis, S3 and DynamoDB',
     assert.equal(fromB.cluster?.rooms.find((entry) => entry.room === 'shared-board')?.writer, room.writer);
   });
 
+  it('applies an update posted to one node\'s API and relays it to a client of the other node', async () => {
+    const client = cluster.connect(a, 'posted-board');
+    await client.synced();
+    const source = new Y.Doc();
+    source.getText('text').insert(0, 'posted to node 2');
+    const response = await fetch(`${b.url}/admin/api/rooms/posted-board/update`, {
+      method: 'POST',
+      headers: { ...bearer(), 'content-type': 'application/octet-stream' },
+      body: Buffer.from(Y.encodeStateAsUpdate(source)),
+    });
+    source.destroy();
+    assert.equal(response.status, 204);
+    await waitFor(() => client.doc.getText('text').toString() === 'posted to node 2', 'the client on node 1 received the update', 10_000);
+    const read = await fetch(`${a.url}/admin/api/rooms/posted-board/update`, { headers: bearer() });
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, new Uint8Array(await read.arrayBuffer()));
+    assert.equal(copy.getText('text').toString(), 'posted to node 2');
+    copy.destroy();
+  });
+
   it('refuses the cluster view without the admin token', async () => {
     const response = await fetch(`${a.url}/admin/api/cluster`);
     assert.equal(response.status, 401);
-    assert.deepEqual(await response.json(), { error: 'unauthorized' });
+    assert.deepEqual(await response.json(), { error: 'unauthorized', code: 'unauthorized' });
   });
 });

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import * as Y from 'yjs';
-import { ClientPool } from '../support/clients.js';
+import * as encoding from 'lib0/encoding';
+import { awarenessFrame } from '../../lib/core/protocol/frames.js';
+import { ClientPool, rawClient } from '../support/clients.js';
 import { waitFor } from '../support/wait-for.js';
 import { bearer, frameworks, startDashboardServer, type DashboardServer } from './support.js';
 
@@ -102,6 +104,41 @@ for (const framework of frameworks) {
         assert.equal(app.symphony.room(room), undefined, 'reading the document does not load the room');
       });
     }
+
+    it('renders a document and a presence state nested thousands of levels deep, cut at 256 levels, without a 500', async () => {
+      // Host code is not held to limits.maxNestingDepth; a document stored before the limit existed is not either.
+      await app.symphony.change('abyss', (doc) => {
+        let map = doc.getMap('deep');
+        for (let level = 0; level < 5_000; level++) {
+          const child = new Y.Map<unknown>();
+          map.set('c', child);
+          map = child;
+        }
+      });
+      const document = await request(app.server).get('/admin/api/rooms/abyss/document').set(bearer());
+      assert.equal(document.status, 200);
+      assert.match(JSON.stringify(document.body), /"truncated":"nested deeper than 256 levels"/);
+
+      const socket = await rawClient(`${app.collabUrl}/abyss`);
+      const encoder = encoding.createEncoder();
+      encoding.writeVarUint(encoder, 1);
+      encoding.writeVarUint(encoder, 4242);
+      encoding.writeVarUint(encoder, 1);
+      encoding.writeVarString(encoder, '['.repeat(20_000) + ']'.repeat(20_000));
+      socket.socket.send(awarenessFrame(encoding.toUint8Array(encoder)));
+      // The server either keeps the state (answering the ping after it) or closes the sender over a presence limit.
+      await new Promise((resolve) => {
+        socket.socket.once('pong', resolve).once('close', resolve);
+        socket.socket.ping();
+      });
+      const details = await request(app.server).get('/admin/api/rooms/abyss').set(bearer());
+      assert.equal(details.status, 200);
+      const presence = (details.body as { presence: { clientId: number; state: unknown }[] }).presence;
+      // Kept (cut at 256 levels) or refused by the presence limits: either way the view renders.
+      const deepState = presence.find((entry) => entry.clientId === 4242);
+      if (deepState) assert.match(JSON.stringify(deepState.state), /"truncated":"nested deeper than 256 levels"/);
+      socket.socket.close();
+    });
 
     it('renders formatted plain text (a Quill editor) as a delta and unformatted text as a string', async () => {
       const client = clients.open(app.collabUrl, 'quill');

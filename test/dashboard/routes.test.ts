@@ -73,7 +73,7 @@ for (const framework of frameworks) {
         for (const path of protectedPaths) {
           const response = await get(path);
           assert.equal(response.status, 401, path);
-          assert.deepEqual(response.body, { error: 'unauthorized' }, path);
+          assert.deepEqual(response.body, { error: 'unauthorized', code: 'unauthorized' }, path);
           assert.match(response.headers['www-authenticate'], /^Bearer/);
         }
       });
@@ -82,7 +82,7 @@ for (const framework of frameworks) {
         for (const authorization of [`Bearer ${TOKEN}x`, 'Bearer ', `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`, TOKEN]) {
           const response = await get('/api/stats').set('authorization', authorization);
           assert.equal(response.status, 401, authorization);
-          assert.deepEqual(response.body, { error: 'unauthorized' });
+          assert.deepEqual(response.body, { error: 'unauthorized', code: 'unauthorized' });
         }
       });
 
@@ -270,7 +270,7 @@ for (const framework of frameworks) {
       it('answers 404 for an unknown room and 400 for a malformed name', async () => {
         const unknown = await api('/api/rooms/never-seen');
         assert.equal(unknown.status, 404);
-        assert.deepEqual(unknown.body, { error: 'room not found', room: 'never-seen' });
+        assert.deepEqual(unknown.body, { error: 'room not found', code: 'room_not_found', room: 'never-seen' });
         assert.equal((await api('/api/rooms/never-seen/document')).status, 404);
         assert.equal((await api('/api/rooms/%E0%A4%A')).status, 400);
         assert.equal((await api('/api/rooms/bad%0Aname')).status, 400);

@@ -45,7 +45,7 @@ export type TestDashboardOptions = Partial<ExpressDashboardOptions> & Partial<Om
  */
 export async function startDashboardServer(
   framework: Framework,
-  options: { dashboard?: TestDashboardOptions; symphony?: SymphonyOptions } = {},
+  options: { dashboard?: TestDashboardOptions; symphony?: SymphonyOptions; parsers?: express.RequestHandler[] } = {},
 ): Promise<DashboardServer> {
   const server = createServer();
   const symphony = attachSymphony(server, {
@@ -63,6 +63,8 @@ export async function startDashboardServer(
   let router: DashboardRouter | DashboardMiddleware;
   if (framework === 'express') {
     const app = express();
+    // Body parsers an app may have mounted before the dashboard.
+    for (const parser of options.parsers ?? []) app.use(parser);
     router = expressDashboard(symphony, common as ExpressDashboardOptions);
     app.use('/admin', router);
     server.on('request', app);

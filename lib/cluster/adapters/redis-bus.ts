@@ -218,6 +218,10 @@ export class RedisBus implements RoomBus {
     return Number(result) === 1;
   }
 
+  async deleteLog(room: string): Promise<void> {
+    await this.requireCommand().del(this.metaKey(room), this.logKey(room));
+  }
+
   async close(): Promise<void> {
     const connections = [this.subscriber, this.command].filter((connection): connection is Redis => connection !== null);
     this.subscriber = null;

@@ -3,8 +3,10 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   GetObjectCommand,
   NoSuchKey,
+  NotFound,
   PutObjectCommand,
   S3Client,
   type BucketLocationConstraint,
@@ -16,6 +18,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import { roomFileName } from '../../core/storage/room-file-name.js';
 import type { CheckpointStore } from '../replication/checkpoint-store.js';
 import { StaleCheckpointError } from '../replication/errors.js';
+import { listKeys } from './s3-keys.js';
 
 /** Options of `S3Store`; only `bucket` is required. */
 export interface S3StoreOptions {
@@ -82,6 +85,8 @@ export class S3Store implements CheckpointStore {
    * none, undefined while unknown (then only a first write is allowed).
    */
   private readonly versions = new Map<string, string | null | undefined>();
+  /** Room names by key, read from the objects' metadata: a key always names the same room, so they never go stale. */
+  private readonly roomNames = new Map<string, string>();
 
   constructor(options: S3StoreOptions) {
     if (!options || typeof options.bucket !== 'string' || options.bucket.length < 3) {
@@ -164,6 +169,56 @@ export class S3Store implements CheckpointStore {
         );
       }
       throw new ConfigurationError(`the S3 bucket "${this.bucket}" (SYMPHONY_S3_BUCKET) could not be written to: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async delete(room: string): Promise<boolean> {
+    const Key = this.key(room);
+    let existed = true;
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+    } catch (error) {
+      if (!(error instanceof NotFound || error instanceof NoSuchKey)) throw error;
+      existed = false;
+    }
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+    // The next write of this room, if any, is a first write again.
+    if (this.versions.has(room)) this.versions.set(room, null);
+    return existed;
+  }
+
+  /**
+   * Names of stored rooms (see `DocumentStore.list`): one ListObjectsV2 narrowed by the readable
+   * part of the key, and the room name of each key not seen before from its metadata.
+   */
+  async list(options: { prefix?: string; after?: string; limit: number }): Promise<string[]> {
+    const { prefix = '', after, limit } = options;
+    // The readable part of a key is a prefix-preserving rewrite of the name: without the hash, it narrows the listing.
+    const readablePrefix = roomFileName(prefix).slice(0, -33);
+    const keys = (await listKeys(this.client, this.bucket, this.prefix + readablePrefix))
+      .map(({ key }) => key)
+      .filter((key) => key.endsWith('.ydoc') && !key.slice(this.prefix.length).includes('/'));
+    const names = await Promise.all(keys.map((key) => this.roomOf(key)));
+    return names
+      .filter((name): name is string => name !== null && name.startsWith(prefix) && (after === undefined || name > after))
+      .sort()
+      .slice(0, limit);
+  }
+
+  private async roomOf(key: string): Promise<string | null> {
+    const known = this.roomNames.get(key);
+    if (known !== undefined) return known;
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const encoded = head.Metadata?.room;
+      if (encoded === undefined) return null;
+      const room = decodeURIComponent(encoded);
+      this.roomNames.set(key, room);
+      return room;
+    } catch (error) {
+      // Deleted between the listing and the read.
+      if (error instanceof NotFound || error instanceof NoSuchKey) return null;
+      throw error;
     }
   }
 

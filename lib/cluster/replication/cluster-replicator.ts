@@ -62,10 +62,19 @@ export interface ClusterReplicatorOptions {
    * @default min(leaseDurationMs, 20_000)
    */
   closeLeaseWaitMs?: number;
+  /**
+   * How long `symphony.deleteRoom` waits for the other holders of the room to drop it, in
+   * milliseconds, before it deletes the stored state anyway. Dropping takes a pub/sub message and
+   * a registry write, well under a second; a holder silent for longer is dead or cut off.
+   * @default 10_000
+   */
+  deleteTimeoutMs?: number;
 }
 
 /** The longest default wait for a dead writer's lease at shutdown (see `closeLeaseWaitMs`). */
 const DEFAULT_MAX_CLOSE_LEASE_WAIT_MS = 20_000;
+/** How often `deleteRoom` repeats its message and looks for holders that still have the room. */
+const DELETE_POLL_INTERVAL_MS = 100;
 
 /** Lease renewals and registrations in flight at once, so a node with many rooms does not burst. */
 const HEARTBEAT_CONCURRENCY = 16;
@@ -98,6 +107,7 @@ export class ClusterReplicator implements RoomReplicator {
   private readonly leaseRenewalIntervalMs: number;
   private readonly leaseDurationMs: number;
   private readonly closeLeaseWaitMs: number;
+  private readonly deleteTimeoutMs: number;
   private node: ReplicatorNode | null = null;
   private logger: Logger | null = null;
   private readonly links = new Map<string, RoomLink>();
@@ -127,6 +137,7 @@ export class ClusterReplicator implements RoomReplicator {
       throw new ConfigurationError(`"leaseDurationMs" (${this.leaseDurationMs}) must be at least twice "leaseRenewalIntervalMs" (${this.leaseRenewalIntervalMs})`);
     }
     this.closeLeaseWaitMs = nonNegativeInteger('closeLeaseWaitMs', options.closeLeaseWaitMs ?? Math.min(this.leaseDurationMs, DEFAULT_MAX_CLOSE_LEASE_WAIT_MS));
+    this.deleteTimeoutMs = positiveInteger('deleteTimeoutMs', options.deleteTimeoutMs ?? 10_000);
   }
 
   async start(node: ReplicatorNode): Promise<void> {
@@ -182,6 +193,9 @@ export class ClusterReplicator implements RoomReplicator {
       closePollIntervalMs: Math.min(1_000, this.leaseRenewalIntervalMs),
       holdsRoom: (url, room) => holdsRoom(url, room, this.secret, this.handoffTimeoutMs),
       onLeft: (left, unsent) => this.forget(left, unsent),
+      onDeleted: (deleted) => {
+        node.dropDeletedRoom(deleted).catch((error: unknown) => logger.error({ room: deleted, err: error }, 'dropping a deleted room failed'));
+      },
     });
     this.links.set(room, link);
     try {
@@ -215,6 +229,32 @@ export class ClusterReplicator implements RoomReplicator {
       this.bus.unsubscribe(room).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Tells every holder of the room to drop it (close its connections with 4410, unload without
+   * saving), repeating the message until the registry lists no holder, so a lost pub/sub message
+   * cannot leave a node that writes the room back; gives up after `deleteTimeoutMs` with a warning
+   * (a holder that never answers is dead, and its registry entry goes stale). Then deletes what is
+   * stored, and tells the nodes once more: a client that reconnected meanwhile may have made a
+   * node load the room again.
+   */
+  async deleteRoom(room: string, deleteStored: () => Promise<void>): Promise<void> {
+    const { node, logger } = this.started();
+    const deleted = { kind: 'deleted', nodeId: node.nodeId } as const;
+    const deadline = Date.now() + this.deleteTimeoutMs;
+    for (;;) {
+      await this.bus.publish(room, deleted);
+      const holders = (await this.registry.lookup(room)).holders.filter((holder) => holder.nodeId !== node.nodeId);
+      if (holders.length === 0) break;
+      if (Date.now() > deadline) {
+        logger.warn({ room, holders: holders.map((holder) => holder.nodeId) }, 'deleting a room: some holders did not drop it in time');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, DELETE_POLL_INTERVAL_MS));
+    }
+    await deleteStored();
+    await this.bus.publish(room, deleted).catch((error: unknown) => logger.warn({ room, err: error }, 'deleting a room: the last notice to the other nodes failed'));
   }
 
   /** Which node holds which room, cluster-wide (from the registry). */

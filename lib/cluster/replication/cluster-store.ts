@@ -29,6 +29,18 @@ export class ClusterStore implements DocumentStore {
     return this.documents.store(room, state);
   }
 
+  /** Deletes the room's log first, then its document: no node can load either back afterwards. */
+  async delete(room: string): Promise<boolean> {
+    const head = (await this.bus.heads([room])).get(room) ?? 0;
+    await this.bus.deleteLog(room);
+    const stored = this.documents.delete ? await this.documents.delete(room) : false;
+    return stored || head > 0;
+  }
+
+  list(options: { prefix?: string; after?: string; limit: number }): Promise<string[]> {
+    return this.documents.list ? this.documents.list(options) : Promise.resolve([]);
+  }
+
   async release(room: string): Promise<void> {
     await this.documents.release?.(room);
   }

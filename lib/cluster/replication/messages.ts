@@ -15,6 +15,7 @@
  *     awarenessQuery:  (empty)
  *     repair:          target node id length (1 byte) | target node id | Yjs update
  *     leave:           (empty)
+ *     deleted:         (empty)
  *
  * Sequence numbers are integers below 2^53, which a float64 holds exactly (and which Lua, whose
  * only number type is a double, can write with `struct.pack('>d', seq)`).
@@ -34,6 +35,8 @@ export const MessageKind = {
   repair: 5,
   /** The sender unloaded the room (and released its writer lease, if it held it). */
   leave: 6,
+  /** The room was deleted: every holder closes its connections and unloads it without saving. */
+  deleted: 7,
 } as const;
 
 /** A message on a room's bus, as nodes exchange it. */
@@ -43,7 +46,8 @@ export type BusMessage =
   | { readonly kind: 'stateVector'; readonly nodeId: string; readonly seq: number; readonly stateVector: Uint8Array }
   | { readonly kind: 'awarenessQuery'; readonly nodeId: string }
   | { readonly kind: 'repair'; readonly nodeId: string; readonly target: string; readonly update: Uint8Array }
-  | { readonly kind: 'leave'; readonly nodeId: string };
+  | { readonly kind: 'leave'; readonly nodeId: string }
+  | { readonly kind: 'deleted'; readonly nodeId: string };
 
 
 const kindNames = new Map<number, BusMessage['kind']>(Object.entries(MessageKind).map(([name, code]) => [code, name as BusMessage['kind']]));
@@ -89,6 +93,7 @@ export function encodeMessage(message: Exclude<BusMessage, { kind: 'update' }>):
     }
     case 'awarenessQuery':
     case 'leave':
+    case 'deleted':
       return header;
   }
 }
@@ -126,6 +131,7 @@ export function decodeMessage(bytes: Uint8Array): BusMessage {
     }
     case 'awarenessQuery':
     case 'leave':
+    case 'deleted':
       return { kind, nodeId };
   }
 }

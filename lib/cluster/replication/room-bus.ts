@@ -62,6 +62,8 @@ export interface RoomBus {
   claimTrim(room: string): Promise<RoomLogBounds>;
   /** Drops the entries up to `coveredSeq`, which a checkpoint now covers; false if another node claimed the log. */
   trim(room: string, coveredSeq: number): Promise<boolean>;
+  /** Deletes the room's log and its bounds (the room was deleted): a node loading it afterwards finds nothing. */
+  deleteLog(room: string): Promise<void>;
   /** Disconnects. */
   close(): Promise<void>;
 }

@@ -26,6 +26,8 @@ export interface LinkContext {
   readonly holdsRoom: (url: string, room: string) => Promise<boolean>;
   /** Called once the link has left, so the node forgets it (and can hand over unsent updates). */
   readonly onLeft: (link: RoomLink, unsent: Uint8Array[]) => void;
+  /** Another node deleted the room: the node drops it without saving. */
+  readonly onDeleted: (room: string) => void;
 }
 
 /** The origin node id given to state read back from the document store while catching up. */
@@ -196,6 +198,9 @@ export class RoomLink implements ReplicaMembership {
         break;
       case 'repair':
         if (message.target === nodeId) this.applyRemote(message.update, message.nodeId);
+        break;
+      case 'deleted':
+        this.context.onDeleted(this.room);
         break;
       case 'leave':
         this.lastHeard.delete(message.nodeId);

@@ -55,22 +55,35 @@ function inferKind(type: Y.AbstractType<any>): TopLevelKind {
   return type._map.size > 0 ? 'map' : 'array';
 }
 
+/**
+ * Deepest level rendered; anything deeper is replaced by a `{ truncated }` marker. Documents are
+ * limited to `limits.maxNestingDepth` (128) levels of shared types, but JSON values inside them
+ * and presence states are not, and rendering (then `JSON.stringify`) is recursive: a value nested
+ * thousands of levels deep would overflow the stack and fail the whole view.
+ */
+export const MAX_RENDERED_DEPTH = 256;
+
+/** What replaces a subtree nested deeper than `MAX_RENDERED_DEPTH`. */
+export const truncatedSubtree = Object.freeze({ truncated: `nested deeper than ${MAX_RENDERED_DEPTH} levels` });
+
 /** Renders any shared type: XML as a tree of `{ nodeName, attributes, children }` rather than a markup string. */
-export function typeToJSON(type: unknown): unknown {
-  if (type instanceof Y.XmlText) return { text: textToJSON(type) };
+export function typeToJSON(type: unknown, depth = 0): unknown {
+  if (depth > MAX_RENDERED_DEPTH) return truncatedSubtree;
+  const child = (value: unknown): unknown => typeToJSON(value, depth + 1);
+  if (type instanceof Y.XmlText) return { text: textToJSON(type, depth) };
   if (type instanceof Y.XmlElement) {
-    return { nodeName: type.nodeName, attributes: type.getAttributes(), children: type.toArray().map(typeToJSON) };
+    return { nodeName: type.nodeName, attributes: child(type.getAttributes()), children: type.toArray().map(child) };
   }
-  if (type instanceof Y.XmlHook) return { hook: type.hookName, value: mapToJSON(type) };
-  if (type instanceof Y.XmlFragment) return { children: type.toArray().map(typeToJSON) };
-  if (type instanceof Y.Text) return textToJSON(type);
-  if (type instanceof Y.Map) return mapToJSON(type);
-  if (type instanceof Y.Array) return type.toArray().map(typeToJSON);
+  if (type instanceof Y.XmlHook) return { hook: type.hookName, value: mapToJSON(type, depth) };
+  if (type instanceof Y.XmlFragment) return { children: type.toArray().map(child) };
+  if (type instanceof Y.Text) return textToJSON(type, depth);
+  if (type instanceof Y.Map) return mapToJSON(type, depth);
+  if (type instanceof Y.Array) return type.toArray().map(child);
   if (type instanceof Uint8Array) return { binary: type.byteLength };
   if (type instanceof Y.Doc) return { subdocument: type.guid };
-  if (Array.isArray(type)) return type.map(typeToJSON);
+  if (Array.isArray(type)) return type.map(child);
   if (type !== null && typeof type === 'object') {
-    return Object.fromEntries(Object.entries(type).map(([key, value]) => [key, typeToJSON(value)]));
+    return Object.fromEntries(Object.entries(type).map(([key, value]) => [key, child(value)]));
   }
   return type;
 }
@@ -79,14 +92,15 @@ export function typeToJSON(type: unknown): unknown {
  * Plain text as a string; formatted text (bold in a rich-text editor, embeds) as its delta, since
  * `toString()` would drop the formatting of a `Y.Text` and turn an `XmlText`'s into unescaped markup.
  */
-function textToJSON(text: Y.Text): unknown {
+function textToJSON(text: Y.Text, depth: number): unknown {
   const delta = text.toDelta() as { insert: unknown; attributes?: Record<string, unknown> }[];
   if (delta.every((op) => typeof op.insert === 'string' && op.attributes === undefined)) return text.toString();
-  return delta.map((op) => (op.attributes === undefined ? { insert: typeToJSON(op.insert) } : { insert: typeToJSON(op.insert), attributes: op.attributes }));
+  const child = (value: unknown): unknown => typeToJSON(value, depth + 1);
+  return delta.map((op) => (op.attributes === undefined ? { insert: child(op.insert) } : { insert: child(op.insert), attributes: child(op.attributes) }));
 }
 
-function mapToJSON(map: Y.Map<unknown>): Record<string, unknown> {
+function mapToJSON(map: Y.Map<unknown>, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of map.entries()) out[key] = typeToJSON(value);
+  for (const [key, value] of map.entries()) out[key] = typeToJSON(value, depth + 1);
   return out;
 }

@@ -30,8 +30,21 @@ export const CloseCode = {
   authRevoked: 4401,
   /** Forbidden: `authenticate` refused these credentials for this room. Do not retry; a new token will not change it. */
   forbidden: 4403,
-  /** The document reached `limits.maxDocumentBytes`; the update was refused. Retrying the same change fails again. */
+  /** The room was deleted (`symphony.deleteRoom`). Do not reconnect to it: a reconnect would start a new, empty room. */
+  roomDeleted: 4410,
+  /**
+   * The document reached `limits.maxDocumentBytes`, `maxDocumentItems` or `maxDocumentContentBytes`;
+   * the update was refused. Retrying the same change fails again.
+   */
   documentTooLarge: 4413,
+  /** The update nested shared types deeper than `limits.maxNestingDepth`; nothing of it was applied. Do not resend it. */
+  nestingTooDeep: 4422,
+  /**
+   * Updates waiting for missing data exceeded `limits.maxPendingBytes` and were dropped. Reconnect:
+   * the sync on connecting sends the missing data with them. (HTTP 424, in the 45xx range because
+   * stock y-websocket providers stop reconnecting on every 44xx code.)
+   */
+  missingDependencies: 4524,
   /** The room reached `limits.maxConnectionsPerRoom`. Retry later, with back-off. */
   roomFull: 4429,
   /**
@@ -57,9 +70,15 @@ export const CloseReason = {
   tryAgainLater: 'client too slow',
   storageUnavailable: 'storage unavailable',
   documentTooLarge: 'document too large',
+  tooManyItems: 'document has too many items',
+  contentTooLarge: 'document content too large',
+  nestingTooDeep: 'shared types nested too deep',
+  missingDependencies: 'too many updates wait for missing data',
+  roomDamaged: 'room damaged; reconnect to reload it',
   roomFull: 'room full',
   authRevoked: 'credentials revoked',
   authExpired: 'credentials expired',
   unauthorized: 'unauthorized',
   forbidden: 'forbidden',
+  roomDeleted: 'room deleted',
 } as const;

@@ -1,9 +1,12 @@
+import { once } from 'node:events';
 import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import type { CheckpointTicket, ReplicaMembership, RoomReplica } from '../replicator.js';
 import type { Connection } from '../connection/connection.js';
 import type { Counters } from '../counters.js';
-import { CheckpointError, StorageUnavailableError } from '../errors.js';
+import { addFootprint, emptyFootprint, measureDocument } from '../document/footprint.js';
+import { dropPendingStructs, pendingBytes } from '../document/pending-structs.js';
+import { CheckpointError, StorageUnavailableError, type UpdateRejectionCode } from '../errors.js';
 import type { SymphonyEvents } from '../events.js';
 import { childLogger, type Logger } from '../logger.js';
 import type { ResolvedOptions } from '../options.js';
@@ -20,13 +23,18 @@ import {
 } from '../protocol/message-types.js';
 import type { LoadPayload, RoomInfo, UpdateOrigin } from '../types.js';
 import type { RoomStorageStatus, StorageDamage } from '../storage/document-store.js';
+import type { VersionHistory } from '../versions/version-history.js';
 import { Presence, PresenceRefusedError } from './presence.js';
 import { FullStateFrame, isEmptyStateVector } from './state-cache.js';
+import { hasUnfinishedTransaction } from './transaction-health.js';
+import { admitClientUpdate } from './update-admission.js';
 
 export interface RoomContext {
   readonly options: ResolvedOptions;
   readonly events: SymphonyEvents;
   readonly counters: Counters;
+  /** Version history; null when it is off. */
+  readonly versions: VersionHistory | null;
   /** Called once the room has left memory. */
   readonly onUnloaded: (room: LoadedRoom) => void;
 }
@@ -36,6 +44,20 @@ const loadOrigin: UpdateOrigin = Object.freeze({ kind: 'load' });
 /** An update without structs or deletions: what a client in sync answers to the server's sync step 1. */
 function isEmptyUpdate(update: Uint8Array): boolean {
   return update.byteLength === 2 && update[0] === 0 && update[1] === 0;
+}
+
+/** Why an update from a client or host code was refused (see `UpdateRejectedError`). */
+export interface UpdateRefusal {
+  readonly code: UpdateRejectionCode;
+  /** How a client's connection is closed for it. */
+  readonly closeCode: number;
+  readonly closeReason: string;
+  /** What the log line and the error say about the refusal. */
+  readonly details: Record<string, unknown>;
+}
+
+function refusal(code: UpdateRejectionCode, closeCode: number, closeReason: string, details: Record<string, unknown>): UpdateRefusal {
+  return { code, closeCode, closeReason, details };
 }
 
 /** Longest wait between checkpoint retries of a room whose store keeps failing. */
@@ -55,6 +77,8 @@ export class LoadedRoom implements RoomReplica {
   lastActivityAt = new Date();
   lastCheckpointAt: Date | null = null;
   documentBytes = 0;
+  /** Items and content the document holds, as `limits` count them: exact after load and each checkpoint, an upper bound between. */
+  readonly footprint = emptyFootprint();
   /** Resolves once the room's state is loaded; rejects if it cannot be. */
   loading: Promise<void> | null = null;
 
@@ -73,6 +97,14 @@ export class LoadedRoom implements RoomReplica {
   /** False while the store cannot write this room's updates: they are refused, never applied unwritten. */
   private writable = true;
   private stopWatchingStorage: (() => void) | null = null;
+  /** Updates applied since the room loaded: a checkpoint becomes a version only if it covers new ones. */
+  private changes = 0;
+  private versionedChanges = 0;
+  private versionWriteFailed = false;
+  private versionWrites: Promise<void> = Promise.resolve();
+  private deleted = false;
+  /** While a client's update is applied: its document updates, committed only once Yjs finished cleanly. */
+  private heldUpdates: [Uint8Array, unknown][] | null = null;
 
   constructor(
     readonly name: string,
@@ -108,6 +140,7 @@ export class LoadedRoom implements RoomReplica {
     if (state !== null) {
       Y.applyUpdate(this.doc, state, loadOrigin);
       this.documentBytes = state.byteLength;
+      Object.assign(this.footprint, measureDocument(this.doc));
     }
     // Registered after the load, so the loaded state is neither journaled nor relayed.
     this.doc.on('update', this.handleDocumentUpdate);
@@ -130,6 +163,11 @@ export class LoadedRoom implements RoomReplica {
 
   addConnection(connection: Connection): void {
     this.holds--;
+    if (this.unloaded) {
+      // The room was found damaged while this join was in progress: the next join reloads it.
+      connection.close(CloseCode.internalError, CloseReason.roomDamaged);
+      return;
+    }
     this.connections.add(connection);
     this.touch();
     connection.send(syncStep1Frame(Y.encodeStateVector(this.doc)));
@@ -140,7 +178,8 @@ export class LoadedRoom implements RoomReplica {
   removeConnection(connection: Connection): void {
     if (!this.connections.delete(connection)) return;
     const removal = this.presence.removeOwner(connection.id);
-    if (removal) {
+    // A room given up as damaged has left the cluster already: nobody is left to tell.
+    if (removal && !this.unloaded) {
       this.broadcast(awarenessFrame(removal), null);
       this.membership?.publishAwareness(removal);
     }
@@ -235,20 +274,75 @@ export class LoadedRoom implements RoomReplica {
       this.context.counters.droppedReadOnlyUpdates++;
       return;
     }
+    const refusal = this.admitUpdate(update, connection.origin, connection);
+    if (refusal === null) return;
+    if (refusal.code === 'SYMPHONY_ERR_ROOM_DAMAGED') return; // every connection was closed with 1011
+    if (refusal.code === 'SYMPHONY_ERR_MALFORMED_UPDATE') return this.closeForProtocolError(connection, refusal.closeReason, refusal.details ?? {});
+    this.logger.warn({ connection: connection.id, userId: connection.userId, ...refusal.details }, `update refused: ${refusal.closeReason}`);
+    connection.close(refusal.closeCode, refusal.closeReason);
+  }
+
+  /** A Yjs update from host code: passes exactly the checks of a client's update. Returns why it was refused, or null. */
+  applyHostUpdate(update: Uint8Array, reason?: string): UpdateRefusal | null {
+    return this.admitUpdate(update, reason === undefined ? { kind: 'server' } : { kind: 'server', reason }, null);
+  }
+
+  /**
+   * The checks every update from a client or host code passes, then the update itself, applied
+   * whole or not at all (see `applyWhole`). Returns why it was refused, or null.
+   */
+  private admitUpdate(update: Uint8Array, origin: UpdateOrigin, sender: Connection | null): UpdateRefusal | null {
+    const { limits } = this.context.options;
+    if (update.byteLength > limits.maxMessageBytes) {
+      return refusal('SYMPHONY_ERR_UPDATE_TOO_LARGE', CloseCode.messageTooBig, CloseReason.messageTooBig, { updateBytes: update.byteLength, maxMessageBytes: limits.maxMessageBytes });
+    }
     if (!this.writable) {
-      // A client with nothing new answers the sync with an empty update: it may stay, and read.
-      if (isEmptyUpdate(update)) return;
-      // Not applied, so not relayed: the client keeps the change and sends it again when it reconnects.
+      // A client with nothing new answers the sync with an empty update: nothing to write, nothing refused.
+      if (isEmptyUpdate(update)) return null;
       this.context.counters.updatesRefusedUnwritable++;
-      connection.close(CloseCode.tryAgainLater, CloseReason.storageUnavailable);
-      return;
+      // Not applied, so not relayed: a client keeps the change and sends it again when it reconnects.
+      return refusal('SYMPHONY_ERR_STORAGE_UNAVAILABLE', CloseCode.tryAgainLater, CloseReason.storageUnavailable, {});
     }
-    if (this.documentBytes + update.byteLength > this.context.options.limits.maxDocumentBytes) {
-      this.logger.warn({ connection: connection.id, documentBytes: this.documentBytes, updateBytes: update.byteLength }, 'update refused: document too large');
-      connection.close(CloseCode.documentTooLarge, CloseReason.documentTooLarge);
-      return;
+    const admission = admitClientUpdate(this.doc, update, this, limits);
+    if (!admission.ok) {
+      const code = admission.malformed ? 'SYMPHONY_ERR_MALFORMED_UPDATE' : admission.code === CloseCode.nestingTooDeep ? 'SYMPHONY_ERR_NESTING_TOO_DEEP' : 'SYMPHONY_ERR_DOCUMENT_TOO_LARGE';
+      return refusal(code, admission.code, admission.reason, admission.details);
     }
-    Y.applyUpdate(this.doc, update, connection.origin);
+    if (!this.applyWhole(update, origin, sender)) return refusal('SYMPHONY_ERR_ROOM_DAMAGED', CloseCode.internalError, CloseReason.roomDamaged, {});
+    addFootprint(this.footprint, admission.footprint);
+    const pending = pendingBytes(this.doc);
+    if (pending > limits.maxPendingBytes) {
+      dropPendingStructs(this.doc);
+      // What was dropped had been counted on arrival; recounting keeps the limits from leaking.
+      Object.assign(this.footprint, measureDocument(this.doc));
+      return refusal('SYMPHONY_ERR_MISSING_DEPENDENCIES', CloseCode.missingDependencies, CloseReason.missingDependencies, { pendingBytes: pending, maxPendingBytes: limits.maxPendingBytes });
+    }
+    return null;
+  }
+
+  /**
+   * Applies an update and commits (journals, relays) what it changed only once Yjs has finished
+   * its transaction. An update that fails half-way leaves the document holding part of it: that
+   * state must never be saved or sent, so the room is given up (see `giveUpDamaged`).
+   */
+  private applyWhole(update: Uint8Array, origin: UpdateOrigin, sender: Connection | null): boolean {
+    const held: [Uint8Array, unknown][] = [];
+    this.heldUpdates = held;
+    let failure: unknown = null;
+    try {
+      Y.applyUpdate(this.doc, update, origin);
+    } catch (error) {
+      failure = error;
+    } finally {
+      this.heldUpdates = null;
+    }
+    if (failure === null && hasUnfinishedTransaction(this.doc)) failure = new Error('a transaction did not finish');
+    if (failure !== null) {
+      this.giveUpDamaged(failure, { connection: sender?.id, userId: sender?.userId, origin: origin.kind, updateBytes: update.byteLength });
+      return false;
+    }
+    for (const [change, changeOrigin] of held) this.commitDocumentUpdate(change, changeOrigin);
+    return true;
   }
 
   private closeForProtocolError(connection: Connection, reason: string, context: object): void {
@@ -265,10 +359,16 @@ export class LoadedRoom implements RoomReplica {
 
   // ---- updates from every source ------------------------------------------------------------
 
-  /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
   private readonly handleDocumentUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (this.heldUpdates) this.heldUpdates.push([update, origin]);
+    else this.commitDocumentUpdate(update, origin);
+  };
+
+  /** Every change to the document, whatever its origin, is journaled, relayed and scheduled for a checkpoint here. */
+  private commitDocumentUpdate(update: Uint8Array, origin: unknown): void {
     const source = origin as UpdateOrigin;
     this.fullState.invalidate();
+    this.changes++;
     this.documentBytes += update.byteLength;
     this.touch();
     this.markUnsaved();
@@ -277,6 +377,8 @@ export class LoadedRoom implements RoomReplica {
     if (this.connections.size > (source?.kind === 'client' ? 1 : 0)) {
       this.broadcast(syncUpdateFrame(update), this.connectionOf(source));
     }
+    const { events } = this.context;
+    if (events.listenerCount('documentUpdated') > 0) events.emit('documentUpdated', { room: this.name, bytes: update.byteLength, origin: source ?? { kind: 'server' } });
     const { onChange } = this.context.options.hooks;
     if (onChange) {
       try {
@@ -285,10 +387,11 @@ export class LoadedRoom implements RoomReplica {
         this.logger.error({ err: error }, 'onChange hook failed');
       }
     }
-  };
+  }
 
   applyRemoteUpdate(update: Uint8Array, nodeId: string): void {
-    Y.applyUpdate(this.doc, update, { kind: 'remote', nodeId } satisfies UpdateOrigin);
+    if (this.unloaded) return;
+    this.applyWhole(update, { kind: 'remote', nodeId }, null);
   }
 
   requestCheckpoint(): void {
@@ -308,7 +411,11 @@ export class LoadedRoom implements RoomReplica {
   applyServerChange(change: (doc: Y.Doc) => void, reason?: string): void {
     if (!this.writable) throw new StorageUnavailableError(this.name);
     const origin: UpdateOrigin = reason === undefined ? { kind: 'server' } : { kind: 'server', reason };
-    this.doc.transact(() => change(this.doc), origin);
+    try {
+      this.doc.transact(() => change(this.doc), origin);
+    } finally {
+      if (hasUnfinishedTransaction(this.doc)) this.giveUpDamaged(new Error('a transaction did not finish'), { origin: 'server' });
+    }
   }
 
   private readonly handleStorageStatus = (status: RoomStorageStatus): void => {
@@ -376,7 +483,10 @@ export class LoadedRoom implements RoomReplica {
       clearTimeout(this.checkpointTimer);
       this.checkpointTimer = null;
     }
-    if (!this.unsaved || this.unloaded) return true;
+    if (!this.unsaved || this.unloaded) {
+      if (this.versionWriteFailed && !this.unloaded && this.isWriter) this.writeAutomaticVersion(Y.encodeStateAsUpdate(this.doc), this.changes);
+      return true;
+    }
     let ticket: CheckpointTicket | null;
     try {
       ticket = this.membership ? this.membership.beginCheckpoint() : null;
@@ -392,6 +502,7 @@ export class LoadedRoom implements RoomReplica {
     }
     const started = performance.now();
     const state = Y.encodeStateAsUpdate(this.doc);
+    const changes = this.changes;
     this.unsaved = false;
     try {
       await this.context.options.store.store(this.name, state);
@@ -407,15 +518,49 @@ export class LoadedRoom implements RoomReplica {
     const durationMs = performance.now() - started;
     this.failedCheckpoints = 0;
     this.documentBytes = state.byteLength;
+    // Deletions and merges shrink a document; an exact count keeps the limits from drifting upwards.
+    if (!this.unloaded) Object.assign(this.footprint, measureDocument(this.doc));
     this.lastCheckpointAt = new Date();
     this.context.counters.checkpoints++;
     this.context.events.emit('checkpoint', { room: this.name, bytes: state.byteLength, durationMs });
+    this.writeAutomaticVersion(state, changes);
     try {
       await this.context.options.hooks.onStore?.({ room: this.name, state, durationMs });
     } catch (error) {
       this.logger.error({ err: error }, 'onStore hook failed');
     }
     return !this.unsaved;
+  }
+
+  /** True when this node holds the room's writer lease (always on a single node): it alone writes checkpoints and automatic versions. */
+  get isWriter(): boolean {
+    return this.membership?.isWriter ?? true;
+  }
+
+  /**
+   * Writes a checkpointed state as an automatic version, if it covers changes no version has.
+   * Off the checkpoint's path: a failure is logged and retried at the next checkpoint, and never
+   * fails the checkpoint.
+   */
+  private writeAutomaticVersion(state: Uint8Array, changes: number): void {
+    const versions = this.context.versions;
+    if (!versions || !this.context.options.versions.automatic || changes <= this.versionedChanges) return;
+    this.versionWrites = this.versionWrites.then(async () => {
+      if (changes <= this.versionedChanges || this.deleted) return;
+      try {
+        await versions.create(this.name, state, 'auto');
+        this.versionedChanges = changes;
+        this.versionWriteFailed = false;
+      } catch (error) {
+        this.versionWriteFailed = true;
+        this.logger.error({ err: error }, 'writing an automatic version failed; the next checkpoint retries');
+      }
+    });
+  }
+
+  /** True once `drop` was called: the room was deleted and must not be used any more. */
+  get wasDeleted(): boolean {
+    return this.deleted;
   }
 
   private checkpointFailed(cause: unknown): false {
@@ -463,6 +608,7 @@ export class LoadedRoom implements RoomReplica {
     this.context.onUnloaded(this);
     this.stopWatchingStorage?.();
     try {
+      await this.versionWrites;
       await this.membership?.leave();
       await this.context.options.store.release?.(this.name);
     } catch (error) {
@@ -471,6 +617,65 @@ export class LoadedRoom implements RoomReplica {
     this.doc.destroy();
     this.context.events.emit('roomUnloaded', { room: this.name });
     return true;
+  }
+
+  /**
+   * The room was deleted: closes every connection with 4410 and leaves memory without saving
+   * (a checkpoint now would write the deleted document back). Pending version writes are skipped.
+   */
+  async drop(): Promise<void> {
+    if (this.unloaded) return;
+    this.deleted = true;
+    this.unloaded = true;
+    this.stopTimers();
+    this.doc.off('update', this.handleDocumentUpdate);
+    this.context.onUnloaded(this);
+    const closed = [...this.connections].map((connection) => {
+      const done = connection.socket.readyState === connection.socket.CLOSED ? Promise.resolve() : once(connection.socket, 'close');
+      connection.close(CloseCode.roomDeleted, CloseReason.roomDeleted);
+      return done;
+    });
+    await Promise.all(closed);
+    // A checkpoint already writing must finish before the stored document is deleted, or it would write it back.
+    await this.checkpointChain;
+    await this.versionWrites;
+    try {
+      await this.membership?.leave();
+      await this.context.options.store.release?.(this.name);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'releasing a deleted room failed');
+    }
+    this.doc.destroy();
+    this.context.events.emit('roomUnloaded', { room: this.name });
+  }
+
+  /**
+   * Gives up a room whose document can no longer be trusted (an update failed half-way through, or
+   * Yjs did not finish a transaction): its state is never checkpointed, every connection is closed
+   * with 1011 (stock clients reconnect) and the room is unloaded, so the next join loads it again
+   * from the store, whose journal holds every change committed before the damage.
+   */
+  private giveUpDamaged(cause: unknown, context: Record<string, unknown>): void {
+    if (this.unloaded) return;
+    this.logger.error({ err: cause, ...context }, 'room damaged: unloading it without a checkpoint; the next join reloads it from the store');
+    this.unloaded = true;
+    this.unsaved = false;
+    this.stopTimers();
+    this.stopWatchingStorage?.();
+    this.doc.off('update', this.handleDocumentUpdate);
+    // Released first and synchronously, so the journal is flushed before a reload can read it.
+    const released = Promise.resolve(this.context.options.store.release?.(this.name));
+    this.context.onUnloaded(this);
+    for (const connection of this.connections) connection.close(CloseCode.internalError, CloseReason.roomDamaged);
+    void released
+      .then(() => this.membership?.leave())
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'releasing a damaged room failed'));
+    try {
+      this.doc.destroy();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'destroying a damaged document failed');
+    }
+    this.context.events.emit('roomUnloaded', { room: this.name });
   }
 
   /** Drops the room without saving: only for a room whose load failed. */

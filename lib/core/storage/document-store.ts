@@ -45,6 +45,16 @@ export interface DocumentStore {
   append?(room: string, update: Uint8Array): void;
   /** Called when a room is unloaded, after its last `store`: release per-room resources. */
   release?(room: string): Promise<void>;
+  /**
+   * Deletes the room's document and journal; resolves to true if anything existed. Called by
+   * `symphony.deleteRoom` once the room is unloaded everywhere.
+   */
+  delete?(room: string): Promise<boolean>;
+  /**
+   * Names of stored rooms in ascending order, those starting with `prefix` and after `after`, at
+   * most `limit` of them (the dashboard lists stored rooms after a restart with it).
+   */
+  list?(options: { prefix?: string; after?: string; limit: number }): Promise<string[]>;
   /** Flush journals and release resources; called by `symphony.close()` after the last checkpoint. */
   close?(): Promise<void>;
   /**

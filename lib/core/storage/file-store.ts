@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ftruncateSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -9,6 +9,7 @@ import { encodeRecords, recordFrame } from './journal-records.js';
 import { journalName, parseRoomFolder, readdirIfExists, snapshotName } from './room-folder.js';
 import { readRoomFolder } from './room-folder-reader.js';
 import { roomFileName } from './room-file-name.js';
+import { hasRoomName, listRoomNames, recordRoomName } from './room-names.js';
 
 /** Options of `FileStore`; only `directory` is required. */
 export interface FileStoreOptions {
@@ -134,7 +135,11 @@ export class FileStore implements DocumentStore {
     const files = this.roomFiles(room);
     return this.enqueue(files, async () => {
       const names = await readdirIfExists(files.directory);
-      if (names.length > 0) files.directoryExists = true;
+      if (names.length > 0) {
+        files.directoryExists = true;
+        // A folder from before room names were recorded: record it now, so `list` finds the room.
+        if (!hasRoomName(names)) await this.recordRoomName(files);
+      }
       const contents = await readRoomFolder(this.directory, files.folder, names, this.logger);
       // Never append after a possibly torn record: continue in a fresh generation.
       files.generation = Math.max(files.generation, contents.highestGeneration + 1);
@@ -169,6 +174,33 @@ export class FileStore implements DocumentStore {
     if (!files) return;
     await this.flushJournal(files);
     await this.enqueue(files, () => this.closeJournal(files));
+  }
+
+  /** Deletes the room's folder: snapshots, journals, versions and anything beside them. */
+  async delete(room: string): Promise<boolean> {
+    this.ready ??= mkdir(this.directory, { recursive: true }).then(() => undefined);
+    await this.ready;
+    const files = this.roomFiles(room);
+    if (files.flushTimer) {
+      clearTimeout(files.flushTimer);
+      files.flushTimer = null;
+    }
+    this.cancelRetry(files);
+    // Whatever was waiting to be written belongs to the deleted document.
+    files.pending = [];
+    files.unwritten = [];
+    return this.enqueue(files, async () => {
+      await this.closeJournal(files);
+      const existed = (await readdirIfExists(files.directory)).length > 0;
+      await rm(files.directory, { recursive: true, force: true });
+      if (this.rooms.get(room) === files) this.rooms.delete(room);
+      return existed;
+    });
+  }
+
+  /** Names of the stored rooms (see `DocumentStore.list`). */
+  list(options: { prefix?: string; after?: string; limit: number }): Promise<string[]> {
+    return listRoomNames(this.directory, options);
   }
 
   async close(): Promise<void> {
@@ -397,7 +429,21 @@ export class FileStore implements DocumentStore {
   private async ensureDirectory(files: RoomFiles): Promise<void> {
     if (files.directoryExists) return;
     await mkdir(files.directory, { recursive: true });
+    await this.recordRoomName(files);
     files.directoryExists = true;
+  }
+
+  /**
+   * Records the room's name in its folder, so `list` finds it (the folder name is partly a hash).
+   * Best effort: a room whose name cannot be written (a full disk) still loads and stores; it is
+   * listed once a later load records the name.
+   */
+  private async recordRoomName(files: RoomFiles): Promise<void> {
+    try {
+      await recordRoomName(files.directory, files.room);
+    } catch (error) {
+      this.logger.warn({ room: files.room, err: error }, 'could not record the room name in its folder; the room is not listed until it loads again');
+    }
   }
 
   private status(files: RoomFiles): RoomStorageStatus {

@@ -24,6 +24,21 @@ export class MemoryStore implements DocumentStore {
     journal.push(update);
   }
 
+  async delete(room: string): Promise<boolean> {
+    const existed = this.snapshots.has(room) || this.journals.has(room);
+    this.snapshots.delete(room);
+    this.journals.delete(room);
+    return existed;
+  }
+
+  async list(options: { prefix?: string; after?: string; limit: number }): Promise<string[]> {
+    const { prefix = '', after, limit } = options;
+    return this.rooms()
+      .filter((room) => room.startsWith(prefix) && (after === undefined || room > after))
+      .sort()
+      .slice(0, limit);
+  }
+
   /** Names of the rooms this store holds. */
   rooms(): string[] {
     return [...new Set([...this.snapshots.keys(), ...this.journals.keys()])];
