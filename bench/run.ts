@@ -9,6 +9,7 @@
  *   npm run bench -- --scenario big-rooms             # rooms of 50, 400 users (also: seed-mix, rooms of 4, 1,200 users)
  *   npm run bench -- --soak 10m [--soak-users 1000]   # CPU per user-second as documents grow
  *   npm run bench -- --memory [--memory-connections 10000 --memory-rooms 10000]
+ *   npm run bench -- --join-storm [--repeat 3 --storm-joiners 150 --storm-spread 1s --storm-chunks 2000]
  *   npm run bench -- --report-from bench/output/bench-sweep-….json   # the tables of an earlier sweep
  *
  * Also: --ramp, --room-size, --doc-rate, --presence-rate, --memory-preload, --server-core,
@@ -24,11 +25,13 @@ import { parseBenchCommand, type BenchOptions } from './lib/options.js';
 import { pinSelf } from './lib/proc.js';
 import type { RunRecord } from './lib/record.js';
 import { sweepReport } from './lib/sweep-report.js';
+import { joinStorm } from './modes/join-storm.js';
 import { memory } from './modes/memory.js';
 import { soak } from './modes/soak.js';
-import { sweep, type ModeResult } from './modes/sweep.js';
+import { sweep } from './modes/sweep.js';
 
-const MODES: Record<BenchOptions['mode'], (options: BenchOptions) => Promise<ModeResult>> = { sweep, soak, memory };
+/** Each mode's records go to the JSON file as they are; its Markdown to the screen and the .md file. */
+const MODES: Record<BenchOptions['mode'], (options: BenchOptions) => Promise<{ records: unknown[]; markdown: string }>> = { sweep, soak, memory, 'join-storm': joinStorm };
 
 /** The doc comment above, as --help prints it. */
 function usage(): string {

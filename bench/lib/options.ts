@@ -3,7 +3,7 @@ import { numberOption, parseDuration, parseOptions, withDefaultValue } from '../
 import { SERVERS } from './servers.js';
 
 export interface BenchOptions {
-  mode: 'sweep' | 'soak' | 'memory';
+  mode: 'sweep' | 'soak' | 'memory' | 'join-storm';
   servers: string[];
   users: number[];
   durationMs: number;
@@ -18,6 +18,10 @@ export interface BenchOptions {
   memoryRooms: number;
   /** Edits in the document each room's connection uploads in memory runs. */
   memoryPreload: number;
+  /** Join storm: clients joining, the time they arrive within, and 10 KB inserts in the room's document. */
+  stormJoiners: number;
+  stormSpreadMs: number;
+  stormChunks: number;
   serverCore: string | null;
   generatorCore: string | null;
   outDir: string;
@@ -51,6 +55,9 @@ export const DEFAULT_BENCH_OPTIONS: BenchOptions = {
   memoryConnections: 10_000,
   memoryRooms: 10_000,
   memoryPreload: 200,
+  stormJoiners: 150,
+  stormSpreadMs: 1000,
+  stormChunks: 2000,
   serverCore: '0',
   generatorCore: '1',
   outDir: 'bench/output',
@@ -93,6 +100,10 @@ const OPTIONS = {
   'memory-connections': { type: 'string' },
   'memory-rooms': { type: 'string' },
   'memory-preload': { type: 'string' },
+  'join-storm': { type: 'boolean' },
+  'storm-joiners': { type: 'string' },
+  'storm-spread': { type: 'string' },
+  'storm-chunks': { type: 'string' },
   'server-core': { type: 'string' },
   'generator-core': { type: 'string' },
   'no-pin': { type: 'boolean' },
@@ -118,9 +129,9 @@ const duration = (text: string | undefined) => (text === undefined ? undefined :
 /** `--nice` may be negative (a higher priority, as root). */
 const signedNumber = (name: string, text: string | undefined) => (text === undefined ? undefined : numberOption(name, text, -Infinity));
 
-function modeOf(soak: boolean, memory: boolean): BenchOptions['mode'] {
-  if (soak && memory) throw new Error('--soak and --memory are separate runs: give one of them');
-  return soak ? 'soak' : memory ? 'memory' : 'sweep';
+function modeOf(soak: boolean, memory: boolean, joinStorm: boolean): BenchOptions['mode'] {
+  if (Number(soak) + Number(memory) + Number(joinStorm) > 1) throw new Error('--soak, --memory and --join-storm are separate runs: give one of them');
+  return soak ? 'soak' : memory ? 'memory' : joinStorm ? 'join-storm' : 'sweep';
 }
 
 function scenarioOf(name: string | undefined): Partial<BenchOptions> {
@@ -134,11 +145,13 @@ export function parseBenchCommand(argv: string[]): BenchCommand {
   const { values } = parseOptions(withDefaultValue(argv, '--soak', `${DEFAULT_BENCH_OPTIONS.soakMs}ms`), OPTIONS);
   if (values.help) return { kind: 'help' };
   if (values['report-from'] !== undefined) return { kind: 'report-from', file: values['report-from'] };
-  const mode = modeOf(values.soak !== undefined, values.memory === true);
+  const mode = modeOf(values.soak !== undefined, values.memory === true, values['join-storm'] === true);
   const options: BenchOptions = {
     ...DEFAULT_BENCH_OPTIONS,
     // A soak measures Symphony's own drift over time: other servers only when asked for.
     ...(mode === 'soak' ? { servers: ['symphony'] } : {}),
+    // A storm needs a server that holds the document and speaks the joiners' protocol.
+    ...(mode === 'join-storm' ? { servers: ['symphony', 'y-websocket'], repeat: 1 } : {}),
     ...(values.quick ? QUICK : {}),
     ...scenarioOf(values.scenario),
     ...given({
@@ -157,6 +170,9 @@ export function parseBenchCommand(argv: string[]): BenchCommand {
       memoryConnections: numberOption('memory-connections', values['memory-connections'], 1),
       memoryRooms: numberOption('memory-rooms', values['memory-rooms'], 1),
       memoryPreload: numberOption('memory-preload', values['memory-preload']),
+      stormJoiners: numberOption('storm-joiners', values['storm-joiners'], 1),
+      stormSpreadMs: duration(values['storm-spread']),
+      stormChunks: numberOption('storm-chunks', values['storm-chunks'], 1),
       serverCore: values['no-pin'] ? null : values['server-core'],
       generatorCore: values['no-pin'] ? null : values['generator-core'],
       quietWaitMs: duration(values['quiet-wait']),

@@ -3,7 +3,7 @@
  * shipped CLI, loadtest/cli.ts) pinned to the other, both sampled from /proc once a second.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LoadTestResult } from '../../loadtest/run.js';
 import { median } from './figures.js';
@@ -31,6 +31,23 @@ export interface MemoryProbe {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Open sockets of the server when probed (/proc/<pid>/fd): the connections, plus a constant few. */
+  sockets: number;
+}
+
+/** The sockets a process has open: its connections, its listening socket and a few of Node's own. */
+function openSockets(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    }).length;
+  } catch {
+    return NaN;
+  }
 }
 
 export interface RawRun {
@@ -41,8 +58,9 @@ export interface RawRun {
   sampler: Sampler;
   generatorSampler: Sampler;
   baselineRss: number;
-  /** memory after a forced full GC: before the load, and in the middle of the steady phase */
+  /** memory after a forced full GC: before the load, half-way through the ramp, and in the middle of the steady phase */
   memoryBefore?: MemoryProbe;
+  memoryHalfway?: MemoryProbe;
   memoryDuring?: MemoryProbe;
 }
 
@@ -90,7 +108,7 @@ async function probeMemory(pid: number, file: string): Promise<MemoryProbe | und
       if (probe.at >= askedAt) {
         // RSS from /proc a moment after the collection, when freed pages were returned.
         await sleep(300);
-        return { ...probe, rss: readProc(pid)?.rssBytes ?? probe.rss };
+        return { ...probe, rss: readProc(pid)?.rssBytes ?? probe.rss, sockets: openSockets(pid) };
       }
     } catch {
       /* not written yet */
@@ -112,6 +130,7 @@ async function idleRss(pid: number): Promise<number> {
 interface GeneratorRun {
   result: LoadTestResult;
   generatorSampler: Sampler;
+  memoryHalfway?: MemoryProbe;
   memoryDuring?: MemoryProbe;
 }
 
@@ -121,8 +140,14 @@ async function runGenerator(server: ChildProcess, args: string[], spec: LoadSpec
   const generatorSampler = new Sampler(generator.pid!, 1000);
   generatorSampler.start();
   let memoryDuring: MemoryProbe | undefined;
+  let memoryHalfway: MemoryProbe | undefined;
   if (memoryFile) {
-    await sleep(GENERATOR_START_MS + spec.rampMs + spec.durationMs / 2);
+    // Half the connections: the difference to the steady phase is what connections cost, without
+    // what the first ones cost once (compiled code, the young generation growing to its working size).
+    const startedAt = Date.now();
+    await sleep(GENERATOR_START_MS + spec.rampMs / 2);
+    if (generator.exitCode === null) memoryHalfway = await probeMemory(server.pid!, memoryFile);
+    await sleep(Math.max(0, GENERATOR_START_MS + spec.rampMs + spec.durationMs / 2 - (Date.now() - startedAt)));
     if (generator.exitCode === null) memoryDuring = await probeMemory(server.pid!, memoryFile);
   }
   const code = await exited;
@@ -133,7 +158,7 @@ async function runGenerator(server: ChildProcess, args: string[], spec: LoadSpec
   const result = JSON.parse(readFileSync(`${logBase}.load.json`, 'utf8')) as LoadTestResult;
   // A probe outside the steady phase measured a ramp or a drain: not comparable.
   if (memoryDuring && (memoryDuring.at < result.timeline.steadyStartMs || memoryDuring.at > result.timeline.steadyEndMs)) memoryDuring = undefined;
-  return { result, generatorSampler, memoryDuring };
+  return { result, generatorSampler, memoryHalfway, memoryDuring };
 }
 
 /**

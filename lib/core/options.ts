@@ -78,7 +78,9 @@ export interface SymphonyLimits {
   maxConnectionsPerRoom?: number;
   /**
    * Bytes that may wait to be sent to one client. A client that reads slower than its room writes
-   * is closed with 1013 instead of growing the server's memory without bound.
+   * is closed with 1013 instead of growing the server's memory without bound. The reply to the
+   * client's sync request (up to the whole document) does not count while it is being written, so
+   * joining a document larger than this works; one such reply per client at a time.
    * @default 4_194_304
    */
   maxBufferedBytes?: number;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import * as Y from 'yjs';
 import type { ClusterView } from './replicator.js';
 import { Connection } from './connection/connection.js';
@@ -10,6 +10,7 @@ import { documentToJSON } from './document/to-json.js';
 import { authenticateUpgrade } from './connection/authenticate.js';
 import { ExpiryWheel } from './connection/expiry-wheel.js';
 import { HandshakeGuard, type HandshakeTicket } from './connection/handshake-guard.js';
+import { SocketListeners } from './connection/socket-listeners.js';
 import {
   ClosedError,
   InvalidArgumentError,
@@ -101,6 +102,14 @@ export class Symphony {
   private readonly unclaimedUpgrades: UnclaimedUpgrades | null;
   /** Connections whose credentials expire (`AuthResult.expiresAt`), on one shared timer. */
   private readonly expiries: ExpiryWheel<Connection>;
+  private readonly socketListeners = new SocketListeners({
+    message: (connection, data) => connection.joined.receive(connection, data),
+    pong: (connection) => {
+      connection.alive = true;
+    },
+    error: (connection, error) => this.options.logger.debug({ err: error, room: connection.room, connection: connection.id }, 'socket error'),
+    closed: (connection, code, reason) => this.connectionClosed(connection, code, reason),
+  });
   private state: 'running' | 'closing' | 'closed' = 'running';
   private closing: Promise<ShutdownReport> | null = null;
   private readonly started: Promise<void>;
@@ -498,6 +507,9 @@ export class Symphony {
     return closed;
   }
 
+  /** One listener for every upgrading socket (none capturing its room), dropped once ws listens to the socket itself. */
+  private readonly upgradeSocketError = (error: Error): void => this.options.logger.debug({ err: error }, 'socket error during upgrade');
+
   private readonly handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     let room: string | null;
     try {
@@ -510,7 +522,7 @@ export class Symphony {
       this.unclaimedUpgrades?.watch(socket);
       return;
     }
-    socket.on('error', (error) => this.options.logger.debug({ err: error, room }, 'socket error during upgrade'));
+    socket.on('error', this.upgradeSocketError);
     this.admit(request, socket, head, room).catch((error: unknown) => {
       this.options.logger.error({ err: error, room }, 'upgrade failed');
       socket.destroy();
@@ -576,7 +588,7 @@ export class Symphony {
         ticket.handshakeDone();
         // The connection takes the room's hold over.
         room = null;
-        this.attach(ws, socket, request, loaded, decision.auth, decision.expiresAtMs, address, ticket);
+        this.attach(ws, socket, loaded, decision.auth, decision.expiresAtMs, address, ticket);
       });
       settled = true;
       if (!opened) {
@@ -615,37 +627,42 @@ export class Symphony {
   private attach(
     ws: WebSocket,
     transport: Duplex,
-    request: IncomingMessage,
     room: LoadedRoom,
     auth: AuthResult,
     expiresAtMs: number | null,
     address: string | undefined,
     ticket: HandshakeTicket,
   ): void {
-    const connection = new Connection(ws, transport, room.name, auth, request, this.options.limits.maxBufferedBytes, address);
+    transport.off('error', this.upgradeSocketError);
+    const connection = new Connection(ws, transport, room, auth, ticket, this.options.limits.maxBufferedBytes, address);
     this.liveConnections.add(connection);
     this.counters.connectionsOpened++;
     if (expiresAtMs !== null) this.expiries.add(connection, expiresAtMs);
-    ws.on('message', (data: RawData) => room.receive(connection, data as Buffer));
-    ws.on('pong', () => {
-      connection.alive = true;
-    });
-    ws.on('error', (error) => this.options.logger.debug({ err: error, room: room.name, connection: connection.id }, 'socket error'));
-    ws.once('close', (code, reason) => {
-      connection.closed = true;
-      this.liveConnections.delete(connection);
-      this.expiries.delete(connection);
-      ticket.release();
-      room.removeConnection(connection);
-      const info = connection.info();
-      const close = { code: connection.closeCode ?? code, reason: reason.toString() };
-      this.events.emit('connectionClosed', info, close);
-      this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.({ room: room.name, connection: info, ...close }));
-    });
+    this.socketListeners.listen(ws, connection);
     room.addConnection(connection);
+    this.announceConnection(connection, null);
+  }
+
+  private connectionClosed(connection: Connection, code: number, reason: Buffer): void {
+    connection.closed = true;
+    this.liveConnections.delete(connection);
+    this.expiries.delete(connection);
+    connection.ticket.release();
+    connection.joined.removeConnection(connection);
+    this.announceConnection(connection, { code: connection.closeCode ?? code, reason: reason.toString() });
+  }
+
+  /** The event and hook of an opened or closed connection, with a snapshot made for them only (an idle connection keeps none). */
+  private announceConnection(connection: Connection, close: { code: number; reason: string } | null): void {
     const info = connection.info();
-    this.events.emit('connectionOpened', info);
-    this.runHook('onConnect', () => this.options.hooks.onConnect?.({ room: room.name, connection: info }));
+    const room = connection.room;
+    if (close === null) {
+      this.events.emit('connectionOpened', info);
+      this.runHook('onConnect', () => this.options.hooks.onConnect?.({ room, connection: info }));
+    } else {
+      this.events.emit('connectionClosed', info, close);
+      this.runHook('onDisconnect', () => this.options.hooks.onDisconnect?.({ room, connection: info, ...close }));
+    }
   }
 
   private expireConnection(connection: Connection): void {

@@ -1,25 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { CloseCode, CloseReason } from '../protocol/close-codes.js';
+import type { SyncReplyFrame } from '../protocol/frames.js';
 import type { AuthResult, ConnectionInfo, UpdateOrigin } from '../types.js';
+import type { HandshakeTicket } from './handshake-guard.js';
+
+/** What a connection needs of its room: where its messages go, and whom to tell when it closes. */
+export interface ConnectionRoom {
+  readonly name: string;
+  receive(connection: Connection, message: Uint8Array): void;
+  removeConnection(connection: Connection): void;
+}
 
 /** How long a closed connection may take to finish the close handshake before it is dropped. */
 export const CLOSE_HANDSHAKE_TIMEOUT_MS = 2_000;
 
 /**
  * One client's WebSocket in one room: identity, counters and a send that refuses to buffer
- * without bound.
+ * without bound. Thousands may sit idle at once, so what only some connections use (an update
+ * origin, a `Date`) is made when first asked for.
  */
 export class Connection implements ConnectionInfo {
-  readonly id = randomUUID();
+  /** A flat string: `randomUUID()` returns a chain of ten concatenations, which an idle connection would hold for ever. */
+  readonly id = Buffer.from(randomUUID(), 'latin1').toString('latin1');
   readonly userId: string;
   readonly readOnly: boolean;
-  readonly connectedAt = new Date();
+  readonly room: string;
+  private readonly connectedAtMs = Date.now();
   readonly remoteAddress: string | undefined;
-  /** The Yjs transaction origin of this connection's updates: allocated once, compared by identity. */
-  readonly origin: UpdateOrigin;
+  private updateOrigin: UpdateOrigin | null = null;
   messagesIn = 0;
   messagesOut = 0;
   droppedUpdates = 0;
@@ -31,17 +41,29 @@ export class Connection implements ConnectionInfo {
     readonly socket: WebSocket,
     /** The TCP socket under `socket`, for writing frames that were encoded once for many receivers. */
     private readonly transport: Duplex,
-    readonly room: string,
+    /** The room the connection joined; it receives the connection's messages and its close. */
+    readonly joined: ConnectionRoom,
     readonly auth: Readonly<AuthResult>,
-    request: IncomingMessage,
+    /** The handshake guard's hold on the client's address, released when the socket closes. */
+    readonly ticket: HandshakeTicket,
     private readonly maxBufferedBytes: number,
     /** The client's address, which may come from a trusted proxy's `X-Forwarded-For` (see `trustProxy`). */
-    remoteAddress: string | undefined = request.socket.remoteAddress,
+    remoteAddress: string | undefined,
   ) {
     this.userId = auth.userId;
     this.readOnly = auth.readOnly === true;
+    this.room = joined.name;
     this.remoteAddress = remoteAddress;
-    this.origin = Object.freeze({ kind: 'client', connectionId: this.id, userId: this.userId });
+  }
+
+  get connectedAt(): Date {
+    return new Date(this.connectedAtMs);
+  }
+
+  /** The Yjs transaction origin of this connection's updates: made by its first update, then compared by identity. */
+  get origin(): UpdateOrigin {
+    this.updateOrigin ??= Object.freeze({ kind: 'client', connectionId: this.id, userId: this.userId });
+    return this.updateOrigin;
   }
 
   send(message: Uint8Array): void {
@@ -63,10 +85,37 @@ export class Connection implements ConnectionInfo {
     this.messagesOut += messages;
   }
 
+  /**
+   * Bytes of the sync reply still being written, which `maxBufferedBytes` does not count: a joiner
+   * receiving a 20 MB document is not a slow reader, and closing it as one whenever the room sends
+   * it anything else would make big documents impossible to join. One reply at a time is exempt (a
+   * client asking again before the last one left counts in full), so a connection holds at most
+   * `maxBufferedBytes` plus one reply, and a full-state reply is one Buffer shared by all joiners.
+   */
+  private syncReplyBytesInFlight = 0;
+
+  /** Writes the WebSocket frame answering the client's sync step 1 (see `syncReplyBytesInFlight`). */
+  sendSyncReply(frame: SyncReplyFrame): void {
+    if (!this.mayWrite()) return;
+    this.transport.cork();
+    this.transport.write(frame.headers);
+    if (this.syncReplyBytesInFlight > 0) {
+      this.transport.write(frame.update);
+    } else {
+      this.syncReplyBytesInFlight = frame.byteLength;
+      // Called once the frame has left the process (or the socket died): from then on it is the kernel's.
+      this.transport.write(frame.update, () => {
+        this.syncReplyBytesInFlight = 0;
+      });
+    }
+    this.transport.uncork();
+    this.messagesOut++;
+  }
+
   /** False once closed or closing; closes a client that lets more than `maxBufferedBytes` pile up. */
   private mayWrite(): boolean {
     if (this.closed || this.socket.readyState !== this.socket.OPEN) return false;
-    if (this.socket.bufferedAmount > this.maxBufferedBytes) {
+    if (this.socket.bufferedAmount - this.syncReplyBytesInFlight > this.maxBufferedBytes) {
       this.close(CloseCode.tryAgainLater, CloseReason.tryAgainLater);
       return false;
     }

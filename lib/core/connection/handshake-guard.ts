@@ -39,27 +39,46 @@ export class HandshakeGuard {
       this.perAddress.set(counted, held + 1);
     }
     this.pending++;
-    let inHandshake = true;
-    let released = false;
-    const handshakeDone = (): void => {
-      if (!inHandshake) return;
-      inHandshake = false;
-      this.pending--;
-    };
-    return {
-      handshakeDone,
-      release: () => {
-        handshakeDone();
-        if (released) return;
-        released = true;
-        if (counted !== null) this.leave(counted);
-      },
-    };
+    return new GuardTicket(this, counted);
   }
 
-  private leave(address: string): void {
+  /** Called once per ticket by `GuardTicket.handshakeDone`. */
+  handshakeEnded(): void {
+    this.pending--;
+  }
+
+  /** Called once per ticket that counted towards `address` by `GuardTicket.release`. */
+  leave(address: string): void {
     const held = (this.perAddress.get(address) ?? 1) - 1;
     if (held === 0) this.perAddress.delete(address);
     else this.perAddress.set(address, held);
+  }
+}
+
+/**
+ * A ticket as a plain object rather than closures: every open connection holds its ticket until it
+ * closes, and two closures with their context cost several times what these three fields do.
+ */
+class GuardTicket implements HandshakeTicket {
+  private inHandshake = true;
+
+  constructor(
+    private readonly guard: HandshakeGuard,
+    /** The address counted towards its limit, until released; null once released or when not counted. */
+    private counted: string | null,
+  ) {}
+
+  handshakeDone(): void {
+    if (!this.inHandshake) return;
+    this.inHandshake = false;
+    this.guard.handshakeEnded();
+  }
+
+  release(): void {
+    this.handshakeDone();
+    if (this.counted === null) return;
+    const address = this.counted;
+    this.counted = null;
+    this.guard.leave(address);
   }
 }
