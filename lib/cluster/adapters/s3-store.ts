@@ -144,7 +144,7 @@ export class S3Store implements CheckpointStore {
         throw new StaleCheckpointError(room, { cause: error });
       }
       if (!(tracked && isUnsupportedCondition(error) && this.conditions !== 'ignored')) throw error;
-      this.conditionsIgnored('it refused a conditional write as not implemented');
+      this.conditionsIgnored('it answered a conditional write with NotImplemented');
       await this.store(room, state);
     }
   }
