@@ -1,15 +1,3 @@
-/**
- * Where rooms' documents live between sessions. Symphony ships `FileStore` (embedded, a data
- * directory), `MemoryStore` (tests, ephemeral rooms) and `S3Store` (cluster mode).
- *
- * The contract Symphony relies on:
- * - `store(room, state)` is called with the room's whole merged state. `state` includes every
- *   update passed to `append` before the call, so a store may discard journal entries appended
- *   before `store` was called, once `store` has succeeded, and must keep those appended after it.
- * - `load` returns the latest stored state merged with every journal entry appended since, or
- *   null for a room that was never stored. It rejects when the state exists but cannot be read:
- *   Symphony then refuses to serve the room rather than serve it empty.
- */
 /** Stored bytes of a room that could not be read: kept aside (quarantined), never deleted. */
 export interface StorageDamage {
   /** A journal with records that failed their checksums (the intact ones around them are served), or a snapshot that could not be loaded (an older generation was). */
@@ -32,6 +20,18 @@ export interface RoomStorageStatus {
   readonly writable: boolean;
 }
 
+/**
+ * Where rooms' documents live between sessions. Symphony ships `FileStore` (embedded, a data
+ * directory), `MemoryStore` (tests, ephemeral rooms) and `S3Store` (cluster mode).
+ *
+ * The contract Symphony relies on:
+ * - `store(room, state)` is called with the room's whole merged state. `state` includes every
+ *   update passed to `append` before the call, so a store may discard journal entries appended
+ *   before `store` was called, once `store` has succeeded, and must keep those appended after it.
+ * - `load` returns the latest stored state merged with every journal entry appended since, or
+ *   null for a room that was never stored. It rejects when the state exists but cannot be read:
+ *   Symphony then refuses to serve the room rather than serve it empty.
+ */
 export interface DocumentStore {
   /** The room's stored state merged with its journal; null for a room never stored. */
   load(room: string): Promise<Uint8Array | null>;

@@ -11,6 +11,7 @@ export const webhookEventTypes = [
   'room.deleted',
 ] as const;
 
+/** The name of one webhook event, such as `document.updated`. */
 export type WebhookEventType = (typeof webhookEventTypes)[number];
 
 /** The `data` of each event type; every one names its room. */
