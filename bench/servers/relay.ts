@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import type { AddressInfo } from 'node:net';
 
 const port = Number(process.env.PORT ?? 1234);
 const rooms = new Map<string, Set<WebSocket>>();
@@ -39,5 +40,6 @@ wss.on('connection', (ws, req) => {
   ws.on('error', () => ws.terminate());
 });
 server.listen(port, '127.0.0.1', () => {
-  console.log(JSON.stringify({ server: 'relay', event: 'listening', port }));
+  // The bound port: with PORT=0 the system picks a free one, which callers read from this line.
+  console.log(JSON.stringify({ server: 'relay', event: 'listening', port: (server.address() as AddressInfo).port }));
 });

@@ -359,11 +359,14 @@ describe('loadtest: the CLI against the relay fixture (child processes)', functi
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('runs, stops by itself, prints a summary and writes JSON and an HTML report', async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const relay = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/relay.ts'], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // PORT=0: the relay binds a port the system knows is free and names it in its first line.
+    const relay = spawn(process.execPath, ['--import', 'tsx', 'bench/servers/relay.ts'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      await new Promise<void>((resolve, reject) => {
-        relay.stdout!.on('data', (c: Buffer) => c.toString().includes('listening') && resolve());
+      const port = await new Promise<number>((resolve, reject) => {
+        relay.stdout!.on('data', (c: Buffer) => {
+          const listening = /"event":"listening","port":(\d+)/.exec(c.toString());
+          if (listening) resolve(Number(listening[1]));
+        });
         relay.once('exit', () => reject(new Error('relay exited')));
       });
       const json = join(dir, 'out.json');
