@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import type { DocumentStore, RoomStorageStatus, StorageDamage } from './document-store.js';
+import { syncFolder } from './atomic-file.js';
 import { encodeRecords, recordFrame } from './journal-records.js';
 import { journalName, parseRoomFolder, readdirIfExists, snapshotName } from './room-folder.js';
 import { readRoomFolder } from './room-folder-reader.js';
@@ -407,12 +408,8 @@ export class FileStore implements DocumentStore {
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    const folder = await open(directory, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
-    }
+    // The rename is durable only once the folder is synced.
+    await syncFolder(directory);
   }
 
   // ---- entries ------------------------------------------------------------------------------
