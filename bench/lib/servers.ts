@@ -19,39 +19,29 @@ export interface ServerDef {
 
 const plainEnv = (port: number) => ({ env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, cleanup: () => {} });
 
+/** The Express example (what `npm start` runs) in a fresh data directory, with `extraEnv` on top. */
+function symphonyServer(name: string, label: string, extraEnv: NodeJS.ProcessEnv): ServerDef {
+  return {
+    name,
+    label,
+    args: ['--import', 'tsx', 'examples/express/server.ts'],
+    protocol: 'y-websocket',
+    url: (port) => `ws://127.0.0.1:${port}/collab`,
+    health: (port) => `http://127.0.0.1:${port}/healthz`,
+    available: () => existsSync('examples/express/server.ts'),
+    env: (port) => {
+      const dir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
+      return {
+        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SYMPHONY_DATA_DIR: dir, ...extraEnv },
+        cleanup: () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  };
+}
+
 export const SERVERS: Record<string, ServerDef> = {
-  symphony: {
-    name: 'symphony',
-    label: 'Symphony',
-    args: ['--import', 'tsx', 'examples/express/server.ts'],
-    protocol: 'y-websocket',
-    url: (port) => `ws://127.0.0.1:${port}/collab`,
-    health: (port) => `http://127.0.0.1:${port}/healthz`,
-    available: () => existsSync('examples/express/server.ts'),
-    env: (port) => {
-      const dir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
-      return {
-        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SYMPHONY_DATA_DIR: dir },
-        cleanup: () => rmSync(dir, { recursive: true, force: true }),
-      };
-    },
-  },
-  'symphony-direct': {
-    name: 'symphony-direct',
-    label: 'Symphony, no coalescing (fanOut.tickMs 0)',
-    args: ['--import', 'tsx', 'examples/express/server.ts'],
-    protocol: 'y-websocket',
-    url: (port) => `ws://127.0.0.1:${port}/collab`,
-    health: (port) => `http://127.0.0.1:${port}/healthz`,
-    available: () => existsSync('examples/express/server.ts'),
-    env: (port) => {
-      const dir = mkdtempSync(join(tmpdir(), 'symphony-bench-'));
-      return {
-        env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', SYMPHONY_DATA_DIR: dir, SYMPHONY_FAN_OUT_TICK_MS: '0' },
-        cleanup: () => rmSync(dir, { recursive: true, force: true }),
-      };
-    },
-  },
+  symphony: symphonyServer('symphony', 'Symphony', {}),
+  'symphony-direct': symphonyServer('symphony-direct', 'Symphony, no coalescing (fanOut.tickMs 0)', { SYMPHONY_FAN_OUT_TICK_MS: '0' }),
   'y-websocket': {
     name: 'y-websocket',
     label: 'y-websocket server 0.1.1',

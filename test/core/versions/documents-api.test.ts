@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import * as Y from 'yjs';
-import { CloseCode, FileStore, silentLogger, UpdateRejectedError } from '../../../lib/index.js';
+import { CloseCode, UpdateRejectedError } from '../../../lib/index.js';
 import { syncUpdateFrame } from '../../../lib/core/protocol/frames.js';
-import { ClientPool, rawClient, type StockClient } from '../../support/clients.js';
-import { startSymphony, type RunningSymphony } from '../../support/symphony-server.js';
+import { rawClient, type StockClient } from '../../support/clients.js';
+import { fileStoreServers } from '../../support/file-store-servers.js';
 import { waitFor } from '../../support/wait-for.js';
 import { nestedMapsUpdate } from '../../support/crafted-updates.js';
 
@@ -31,25 +29,7 @@ function updateOf(change: (doc: Y.Doc) => void): Uint8Array {
 }
 
 describe('the documents API: restore, delete, apply and read updates, stored rooms', () => {
-  let directory: string;
-  let server: RunningSymphony | null = null;
-  const clients = new ClientPool();
-
-  async function start(options: Parameters<typeof startSymphony>[0] = {}): Promise<RunningSymphony> {
-    server = await startSymphony({ store: new FileStore({ directory, logger: silentLogger }), checkpointIntervalMs: 50, unloadGraceMs: 20, ...options });
-    return server;
-  }
-
-  beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'symphony-documents-'));
-  });
-
-  afterEach(async () => {
-    clients.destroyAll();
-    await server?.close();
-    server = null;
-    await rm(directory, { recursive: true, force: true });
-  });
+  const { clients, start, directory } = fileStoreServers('symphony-documents-');
 
   it('restores a version as a forward change: live clients converge, the restore can be undone, no history is erased', async () => {
     const { symphony, url } = await start();
@@ -119,7 +99,7 @@ describe('the documents API: restore, delete, apply and read updates, stored roo
     await waitFor(() => codes.every((seen) => seen.includes(CloseCode.roomDeleted)), 'both clients are closed with 4410');
     assert.deepEqual(deleted, ['doomed']);
     assert.equal(symphony.room('doomed'), undefined);
-    assert.deepEqual((await readdir(directory)).filter((name) => name.startsWith('doomed-')), [], 'no folder is left');
+    assert.deepEqual((await readdir(directory())).filter((name) => name.startsWith('doomed-')), [], 'no folder is left');
     assert.deepEqual(await symphony.listVersions('doomed'), []);
     assert.equal(await symphony.readState('doomed'), null);
     assert.deepEqual((await symphony.storedRooms({ limit: 10 })).rooms, ['survivor']);
